@@ -1,0 +1,144 @@
+import type { Pool } from 'pg';
+import { decodeEvent, DecodeLimits } from './decodeEvent';
+import { verifyEnvelope } from './verifyEnvelope';
+import { decideChain, ChainHead } from './decideChain';
+import {
+  loadKeys,
+  lockHeads,
+  findByEventIds,
+  findBySeq,
+  findProcessed,
+  insertLedgerRows,
+  insertRejectedRows,
+  insertIntegrityFindings,
+  updateHeads,
+  LedgerRow,
+  RejectedRow,
+  IntegrityRow,
+  LedgerNotice,
+} from './ledgerStore';
+import { eventHash } from '../../schema/events/digest';
+import type { Envelope } from '../../schema/events';
+import type { IngestMetrics } from './ingestMetrics';
+
+export interface InRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string; // Kafka record timestamp, ms since epoch (producer's CreateTime)
+}
+
+export interface BatchOutcome {
+  notices: LedgerNotice[]; // ledgered events to announce, in ledger order (includes re-announcements of redeliveries)
+  rejected: RejectedRow[]; // rejected in this call (not redeliveries)
+}
+
+interface Candidate {
+  rec: InRecord;
+  envelope: Envelope;
+  hash: string;
+  clockSkewMs: number | null;
+}
+
+/**
+ * Turns one partition's batch of records into ledger rows and rejected rows in a single transaction. The Kafka
+ * offset may be committed only after this returns. Processing is idempotent by Kafka coordinates (a redelivered
+ * record is recognised and only re-announced) and by event id and (agent, seq) (a replayed event is rejected).
+ */
+export async function ingestBatch(
+  pool: Pool,
+  topic: string,
+  partition: number,
+  records: InRecord[],
+  limits: DecodeLimits,
+  metrics: IngestMetrics,
+  now: () => Date = () => new Date(),
+): Promise<BatchOutcome> {
+  metrics.batches += 1;
+  const processed = await findProcessed(pool, topic, partition, records.map((r) => r.offset));
+  const fresh = records.filter((r) => !processed.ledgered.has(r.offset) && !processed.rejected.has(r.offset));
+  metrics.redelivered += records.length - fresh.length;
+
+  const rejected: RejectedRow[] = [];
+  const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });
+  const producedAt = (r: InRecord) => new Date(Number(r.timestamp));
+  const reject = (r: InRecord, reason: RejectedRow['reason'], detail: string, agentId: string | null, eventId: string | null) =>
+    rejected.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), agentId, eventId, coords: coords(r), kafkaKey: r.key, producedAt: producedAt(r) });
+
+  // 1. Stateless checks, outside the transaction: parse, schema, signature.
+  const decoded: Candidate[] = [];
+  const at = now();
+  for (const r of fresh) {
+    const d = decodeEvent(r.value, limits, at);
+    if (!d.ok) reject(r, d.reason, d.detail, d.agentId, d.eventId);
+    else decoded.push({ rec: r, envelope: d.envelope, hash: eventHash(d.envelope), clockSkewMs: d.clockSkewMs });
+  }
+  const { keys, agents } = await loadKeys(
+    pool,
+    [...new Set(decoded.map((c) => c.envelope.keyId))],
+    [...new Set(decoded.map((c) => c.envelope.agentId))],
+  );
+  const verified: Candidate[] = [];
+  for (const c of decoded) {
+    const v = verifyEnvelope(c.envelope, keys.get(c.envelope.keyId), agents.has(c.envelope.agentId));
+    if (!v.ok) reject(c.rec, v.reason, v.detail, c.envelope.agentId, c.envelope.eventId);
+    else verified.push(c);
+  }
+
+  // 2. The chain, under a lock on each agent's head.
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const agentIds = [...new Set(verified.map((c) => c.envelope.agentId))];
+    const heads = await lockHeads(client, agentIds);
+    const byId = await findByEventIds(client, verified.map((c) => c.envelope.eventId));
+    const bySeq = await findBySeq(
+      client,
+      verified.filter((c) => c.envelope.seq <= (heads.get(c.envelope.agentId)?.lastSeq ?? 0)).map((c) => ({ agentId: c.envelope.agentId, seq: c.envelope.seq })),
+    );
+    const toLedger: LedgerRow[] = [];
+    const findings: IntegrityRow[] = [];
+    const changed = new Map<string, ChainHead>();
+    for (const c of verified) {
+      const e = c.envelope;
+      const head = changed.get(e.agentId) ?? heads.get(e.agentId) ?? { lastSeq: 0, lastHash: '' };
+      const decision = decideChain(head, { eventId: e.eventId, seq: e.seq, prevHash: e.prevHash, hash: c.hash }, byId.get(e.eventId), bySeq.get(`${e.agentId}\u0000${e.seq}`));
+      if (decision.finding) {
+        findings.push({ agentId: e.agentId, reason: decision.finding.reason, severity: decision.finding.severity, detail: decision.finding.detail, eventId: e.eventId, expectedSeq: decision.finding.expectedSeq, observedSeq: e.seq });
+      }
+      if (decision.kind === 'reject') {
+        reject(c.rec, decision.reason, decision.detail, e.agentId, e.eventId);
+        continue;
+      }
+      if (c.clockSkewMs !== null) {
+        metrics.clockSkewFlagged += 1;
+        findings.push({ agentId: e.agentId, reason: 'CLOCK_SKEW', severity: 'low', detail: `event ts is ${Math.round(c.clockSkewMs / 1000)}s from the ledger's clock`, eventId: e.eventId, expectedSeq: null, observedSeq: e.seq });
+      }
+      toLedger.push({
+        eventId: e.eventId, agentId: e.agentId, keyId: e.keyId, seq: e.seq, type: e.type, prevHash: e.prevHash, eventHash: c.hash,
+        ts: e.ts, payload: e.payload, signature: e.sig, raw: c.rec.value!, coords: coords(c.rec), producedAt: producedAt(c.rec),
+      });
+      byId.set(e.eventId, { eventId: e.eventId, hash: c.hash });
+      bySeq.set(`${e.agentId}\u0000${e.seq}`, { eventId: e.eventId, hash: c.hash });
+      changed.set(e.agentId, { lastSeq: Math.max(head.lastSeq, e.seq), lastHash: e.seq >= head.lastSeq ? c.hash : head.lastHash });
+    }
+    const notices = await insertLedgerRows(client, toLedger);
+    if (notices.length !== toLedger.length) {
+      // Someone else wrote one of these rows between our checks and the insert; roll back and let Kafka redeliver.
+      throw new Error(`ledger insert wrote ${notices.length} of ${toLedger.length} rows; retrying the batch`);
+    }
+    await insertRejectedRows(client, rejected);
+    await insertIntegrityFindings(client, findings);
+    await updateHeads(client, changed);
+    await client.query('COMMIT');
+    metrics.ledgered += notices.length;
+    for (const r of rejected) metrics.countRejected(r.reason);
+    const reannounced = [...processed.ledgered.values()];
+    return { notices: [...reannounced, ...notices], rejected };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,234 @@
+import type { PoolClient, Pool } from 'pg';
+import type { RegisteredKey } from './verifyEnvelope';
+import type { ChainHead, StoredLink } from './decideChain';
+import type { ReasonCode, Severity } from '../../schema/reasons';
+
+export interface KafkaCoords {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface LedgerRow {
+  eventId: string;
+  agentId: string;
+  keyId: string;
+  seq: number;
+  type: string;
+  prevHash: string | null;
+  eventHash: string;
+  ts: string;
+  payload: unknown;
+  signature: string;
+  raw: Buffer;
+  coords: KafkaCoords;
+  producedAt: Date;
+}
+
+export interface RejectedRow {
+  reason: ReasonCode;
+  detail: string;
+  raw: Buffer;
+  agentId: string | null;
+  eventId: string | null;
+  coords: KafkaCoords;
+  kafkaKey: Buffer | null;
+  producedAt: Date | null;
+}
+
+export interface IntegrityRow {
+  agentId: string;
+  reason: ReasonCode;
+  severity: Severity;
+  detail: string;
+  eventId: string | null;
+  expectedSeq: number | null;
+  observedSeq: number | null;
+}
+
+/** What the reconciler and other readers get for each ledgered event, on the ledger topic. */
+export interface LedgerNotice {
+  position: string;
+  eventId: string;
+  agentId: string;
+  keyId: string;
+  seq: number;
+  type: string;
+  ts: string;
+  producedAt: string;
+  payload: unknown;
+}
+
+export async function loadKeys(pool: Pool, keyIds: string[], agentIds: string[]) {
+  const keys = new Map<string, RegisteredKey>();
+  const agents = new Set<string>();
+  if (keyIds.length > 0) {
+    const r = await pool.query<{ key_id: string; agent_id: string; public_key: Buffer; status: 'active' | 'retired' }>(
+      'SELECT key_id, agent_id, public_key, status FROM agent_keys WHERE key_id = ANY($1::text[])',
+      [keyIds],
+    );
+    for (const k of r.rows) {
+      keys.set(k.key_id, { keyId: k.key_id, agentId: k.agent_id, publicKey: new Uint8Array(k.public_key), status: k.status });
+    }
+  }
+  if (agentIds.length > 0) {
+    const r = await pool.query<{ agent_id: string }>('SELECT agent_id FROM agents WHERE agent_id = ANY($1::text[])', [agentIds]);
+    for (const a of r.rows) agents.add(a.agent_id);
+  }
+  return { keys, agents };
+}
+
+/** Locks the chain heads of these agents for the rest of the transaction: one writer per agent chain. */
+export async function lockHeads(client: PoolClient, agentIds: string[]): Promise<Map<string, ChainHead>> {
+  const heads = new Map<string, ChainHead>();
+  if (agentIds.length === 0) return heads;
+  const r = await client.query<{ agent_id: string; last_seq: string; last_hash: string }>(
+    'SELECT agent_id, last_seq, last_hash FROM agent_heads WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE',
+    [agentIds],
+  );
+  for (const h of r.rows) heads.set(h.agent_id, { lastSeq: Number(h.last_seq), lastHash: h.last_hash });
+  return heads;
+}
+
+export async function findByEventIds(client: PoolClient, eventIds: string[]): Promise<Map<string, StoredLink>> {
+  const out = new Map<string, StoredLink>();
+  if (eventIds.length === 0) return out;
+  const r = await client.query<{ event_id: string; event_hash: string }>(
+    'SELECT event_id, event_hash FROM ledger_events WHERE event_id = ANY($1::text[])',
+    [eventIds],
+  );
+  for (const row of r.rows) out.set(row.event_id, { eventId: row.event_id, hash: row.event_hash });
+  return out;
+}
+
+export async function findBySeq(client: PoolClient, pairs: Array<{ agentId: string; seq: number }>): Promise<Map<string, StoredLink>> {
+  const out = new Map<string, StoredLink>();
+  if (pairs.length === 0) return out;
+  const r = await client.query<{ agent_id: string; seq: string; event_id: string; event_hash: string }>(
+    `SELECT l.agent_id, l.seq, l.event_id, l.event_hash FROM ledger_events l
+       JOIN unnest($1::text[], $2::bigint[]) AS p(agent_id, seq) ON l.agent_id = p.agent_id AND l.seq = p.seq`,
+    [pairs.map((p) => p.agentId), pairs.map((p) => p.seq)],
+  );
+  for (const row of r.rows) out.set(`${row.agent_id}\u0000${row.seq}`, { eventId: row.event_id, hash: row.event_hash });
+  return out;
+}
+
+/** Offsets of this partition already turned into a ledger or rejected row: a redelivered record is not processed twice. */
+export async function findProcessed(client: PoolClient | Pool, topic: string, partition: number, offsets: string[]) {
+  const ledgered = await client.query<LedgerNoticeRow>(
+    `SELECT ${NOTICE_COLUMNS} FROM ledger_events WHERE kafka_topic = $1 AND kafka_partition = $2 AND kafka_offset = ANY($3::bigint[])`,
+    [topic, partition, offsets],
+  );
+  const rejected = await client.query<{ kafka_offset: string }>(
+    'SELECT kafka_offset FROM rejected_events WHERE kafka_topic = $1 AND kafka_partition = $2 AND kafka_offset = ANY($3::bigint[])',
+    [topic, partition, offsets],
+  );
+  return {
+    ledgered: new Map(ledgered.rows.map((r) => [r.kafka_offset, toNotice(r)])),
+    rejected: new Set(rejected.rows.map((r) => r.kafka_offset)),
+  };
+}
+
+const NOTICE_COLUMNS = 'position, event_id, agent_id, key_id, seq, type, ts, produced_at, payload, kafka_offset';
+interface LedgerNoticeRow {
+  position: string;
+  event_id: string;
+  agent_id: string;
+  key_id: string;
+  seq: string;
+  type: string;
+  ts: Date;
+  produced_at: Date;
+  payload: unknown;
+  kafka_offset: string;
+}
+
+function toNotice(r: LedgerNoticeRow): LedgerNotice {
+  return {
+    position: r.position,
+    eventId: r.event_id,
+    agentId: r.agent_id,
+    keyId: r.key_id,
+    seq: Number(r.seq),
+    type: r.type,
+    ts: r.ts.toISOString(),
+    producedAt: r.produced_at.toISOString(),
+    payload: r.payload,
+  };
+}
+
+/** One multi-row INSERT via unnest; the unique constraints make a retried batch a no-op. */
+export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): Promise<LedgerNotice[]> {
+  if (rows.length === 0) return [];
+  const r = await client.query<LedgerNoticeRow>(
+    `INSERT INTO ledger_events (event_id, agent_id, key_id, seq, type, prev_hash, event_hash, ts, payload, signature, raw,
+                                kafka_topic, kafka_partition, kafka_offset, produced_at)
+     SELECT e, a, k, s, t, ph, eh, ts, p::jsonb, sig, raw, kt, kp, ko, pa
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                   $9::text[], $10::text[], $11::bytea[], $12::text[], $13::int[], $14::bigint[], $15::timestamptz[])
+         AS u(e, a, k, s, t, ph, eh, ts, p, sig, raw, kt, kp, ko, pa)
+     ON CONFLICT DO NOTHING
+     RETURNING ${NOTICE_COLUMNS}`,
+    [
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.agentId),
+      rows.map((r) => r.keyId),
+      rows.map((r) => r.seq),
+      rows.map((r) => r.type),
+      rows.map((r) => r.prevHash),
+      rows.map((r) => r.eventHash),
+      rows.map((r) => r.ts),
+      rows.map((r) => JSON.stringify(r.payload)),
+      rows.map((r) => r.signature),
+      rows.map((r) => r.raw),
+      rows.map((r) => r.coords.topic),
+      rows.map((r) => r.coords.partition),
+      rows.map((r) => r.coords.offset),
+      rows.map((r) => r.producedAt.toISOString()),
+    ],
+  );
+  return r.rows.map(toNotice).sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
+}
+
+export async function insertRejectedRows(client: PoolClient, rows: RejectedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO rejected_events (reason_code, detail, raw, agent_id, event_id, kafka_topic, kafka_partition, kafka_offset, kafka_key, produced_at)
+     SELECT rc::reason_code, d, raw, a, e, kt, kp, ko, kk, pa
+       FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::bytea[], $10::timestamptz[])
+         AS u(rc, d, raw, a, e, kt, kp, ko, kk, pa)
+     ON CONFLICT DO NOTHING`,
+    [
+      rows.map((r) => r.reason),
+      rows.map((r) => r.detail),
+      rows.map((r) => r.raw),
+      rows.map((r) => r.agentId),
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.coords.topic),
+      rows.map((r) => r.coords.partition),
+      rows.map((r) => r.coords.offset),
+      rows.map((r) => r.kafkaKey),
+      rows.map((r) => (r.producedAt ? r.producedAt.toISOString() : null)),
+    ],
+  );
+}
+
+export async function insertIntegrityFindings(client: PoolClient, rows: IntegrityRow[]): Promise<void> {
+  for (const f of rows) {
+    await client.query(
+      `INSERT INTO integrity_findings (agent_id, reason_code, severity, detail, event_id, expected_seq, observed_seq)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [f.agentId, f.reason, f.severity, f.detail, f.eventId, f.expectedSeq, f.observedSeq],
+    );
+  }
+}
+
+export async function updateHeads(client: PoolClient, heads: Map<string, ChainHead>): Promise<void> {
+  if (heads.size === 0) return;
+  const ids = [...heads.keys()];
+  await client.query(
+    `UPDATE agent_heads h SET last_seq = u.s, last_hash = u.hh, updated_at = now()
+       FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(a, s, hh) WHERE h.agent_id = u.a`,
+    [ids, ids.map((a) => heads.get(a)!.lastSeq), ids.map((a) => heads.get(a)!.lastHash)],
+  );
+}

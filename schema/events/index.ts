@@ -1,0 +1,5 @@
+export * from './envelope';
+export * from './intent';
+export * from './action';
+export * from './time';
+export * from './digest';

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { Rfc3339Utc } from './time';
+
+/** Something an action touches: a recipient, an account, a file, a channel, a URL. Values compare normalised. */
+export const Target = z
+  .object({
+    kind: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'target kind is lowercase snake_case'),
+    value: z.string().min(1).max(2048),
+  })
+  .strict();
+export type Target = z.infer<typeof Target>;
+
+const Window = z
+  .object({ notBefore: Rfc3339Utc, notAfter: Rfc3339Utc })
+  .strict()
+  .refine((w) => Date.parse(w.notBefore) < Date.parse(w.notAfter), 'window.notBefore must be before window.notAfter');
+
+/** What an agent says it is about to do, before it reads any untrusted content. */
+export const IntentDeclaredPayload = z
+  .object({
+    intentId: z.string().min(1).max(128),
+    task: z.string().min(1).max(8192),
+    purpose: z.string().min(1).max(2048),
+    allowedTools: z.array(z.string().min(1).max(128)).min(1).max(512),
+    allowedTargets: z.array(Target).max(1024),
+    dataClasses: z.array(z.string().min(1).max(64)).max(64),
+    window: Window,
+  })
+  .strict();
+export type IntentDeclaredPayload = z.infer<typeof IntentDeclaredPayload>;
+
+export const IntentClosedPayload = z
+  .object({
+    intentId: z.string().min(1).max(128),
+    outcome: z.enum(['completed', 'failed', 'abandoned']),
+  })
+  .strict();
+export type IntentClosedPayload = z.infer<typeof IntentClosedPayload>;

@@ -1,0 +1,2 @@
+export { registerAgentKey, retireAgentKey } from './registerAgentKey';
+export type { KeyRegistration } from './registerAgentKey';

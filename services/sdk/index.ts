@@ -1,0 +1,4 @@
+export { AgentClient } from './agentClient';
+export type { AgentClientOptions, ActionReport, SentEvent } from './agentClient';
+export { createAgentKey, loadOrCreateAgentKey, keyIdFor } from './agentKey';
+export type { AgentKey } from './agentKey';
