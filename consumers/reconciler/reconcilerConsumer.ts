@@ -1,0 +1,63 @@
+import type { Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { Config } from '../../services/common/config';
+import type { Logger } from '../../services/common/logger';
+import type { LedgerNotice } from '../ingest/ledgerStore';
+import { reconcileNotice, ReconcilePolicy } from './reconcileNotice';
+
+export class ReconcilerMetrics {
+  notices = 0;
+  actions = 0;
+  findings = 0;
+  revocations = 0;
+  snapshot() {
+    return { notices: this.notices, actions: this.actions, findings: this.findings, revocations: this.revocations };
+  }
+}
+
+export interface Reconciler {
+  metrics: ReconcilerMetrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads the ledger topic (events that passed ingest), reconciles each action against its intent, and sends drift
+ * alerts and revocations. Messages are handled one at a time, in order per agent, so that a revocation is never
+ * waiting behind a whole batch; the offset is committed after each message's transaction.
+ */
+export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, policy: ReconcilePolicy, log: Logger): Promise<Reconciler> {
+  const metrics = new ReconcilerMetrics();
+  const consumer = kafka.consumer({ groupId: config.reconcilerGroup, allowAutoTopicCreation: false });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topic: config.topics.ledger, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: config.partitions,
+    eachMessage: async ({ topic, partition, message }) => {
+      const notice = JSON.parse(message.value!.toString('utf8')) as LedgerNotice;
+      const out = await reconcileNotice(pool, notice, policy);
+      metrics.notices += 1;
+      if (notice.type === 'action.reported') metrics.actions += 1;
+      const sends = [];
+      if (out.revocations.length > 0) {
+        sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+      }
+      if (out.alerts.length > 0) {
+        sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
+      }
+      if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
+      metrics.findings += out.alerts.length;
+      metrics.revocations += out.revocations.length;
+      for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    },
+  });
+  return {
+    metrics,
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

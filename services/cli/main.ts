@@ -1,0 +1,86 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs, UsageError } from './args';
+import { IntentLedgerError } from '../common/errors';
+
+const USAGE = `intent-ledger: signed intent and action ledger for AI agents
+
+Usage:
+  intent-ledger demo [--traces FILE] [--report FILE]       replay the vendored AgentDojo runs through the pipeline
+  intent-ledger eval agentdojo --traces FILE [--report FILE]  the same, for any trace file in the AgentDojo format
+  intent-ledger services up|down|status                    the project's own Kafka and Postgres on 127.0.0.1
+  intent-ledger migrate                                    apply the SQL migrations
+  intent-ledger ingest                                     run the ingest consumer until interrupted
+  intent-ledger reconcile                                  run the reconciler until interrupted
+
+Options:
+  --traces FILE    AgentDojo traces (JSON lines)   default: the vendored sample
+  --report FILE    where to write the JSON report  default: demo-report.json
+  --no-adversarial do not add the few forged and malformed records the demo sends
+  --catalogue FILE tool catalogue (effects, targets) default: schema/catalogues/agentdojo.json
+
+Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
+
+const OPTIONS = { traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag' } as const;
+
+function requireFile(file: string, what: string): string {
+  const abs = path.resolve(file);
+  if (!existsSync(abs) || !statSync(abs).isFile()) throw new UsageError(`${what} ${file} does not exist or is not a file`);
+  return abs;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positional, options } = parseArgs(argv, OPTIONS);
+  const [cmd, ...rest] = positional;
+  if (!cmd || options.help || cmd === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return cmd || options.help ? 0 : 2;
+  }
+  switch (cmd) {
+    case 'demo':
+    case 'eval': {
+      if (cmd === 'eval' && rest[0] !== 'agentdojo') throw new UsageError('eval needs a format: `intent-ledger eval agentdojo --traces FILE`');
+      if (cmd === 'eval' && !options.traces) throw new UsageError('eval agentdojo needs --traces FILE');
+      const { runAgentDojo, DEFAULT_TRACES } = await import('../demo/runAgentDojo');
+      const tracesPath = options.traces ? requireFile(String(options.traces), 'traces file') : DEFAULT_TRACES;
+      await runAgentDojo({
+        tracesPath,
+        reportPath: path.resolve(String(options.report ?? 'demo-report.json')),
+        cataloguePath: options.catalogue ? requireFile(String(options.catalogue), 'catalogue') : undefined,
+        adversarial: !options['no-adversarial'],
+      });
+      return 0;
+    }
+    case 'services': {
+      const { runServicesCommand } = await import('../devservers/main');
+      return runServicesCommand(rest[0] ?? 'status');
+    }
+    case 'migrate': {
+      const { ensureServices } = await import('../devservers');
+      const { migrate } = await import('../../schema/migrate');
+      const s = await ensureServices();
+      const applied = await migrate(s.databaseUrl);
+      process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'schema is up to date\n');
+      return 0;
+    }
+    case 'ingest':
+    case 'reconcile': {
+      const { runConsumerCommand } = await import('./runConsumer');
+      return runConsumerCommand(cmd);
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"; run \`intent-ledger help\``);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof IntentLedgerError) {
+      process.stderr.write(`intent-ledger: ${e.message} [${e.code}]\n`);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    }
+    process.stderr.write(`intent-ledger: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

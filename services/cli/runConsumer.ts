@@ -1,0 +1,34 @@
+import { loadConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { createKafka, ensureTopics } from '../common/kafka';
+import { createPool } from '../common/db';
+import { ensureServices } from '../devservers';
+import { migrate } from '../../schema/migrate';
+import { loadCatalogue } from '../../schema/catalogue';
+import { startIngestConsumer } from '../../consumers/ingest';
+import { startReconciler } from '../../consumers/reconciler/reconcilerConsumer';
+import { DEFAULT_CATALOGUE } from '../demo/runAgentDojo';
+
+/** Runs one consumer as a long-lived process, stopping cleanly on SIGINT/SIGTERM. */
+export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, { component: which });
+  const servers = await ensureServices();
+  await migrate(servers.databaseUrl);
+  const kafka = createKafka(servers.kafkaBrokers, `${config.clientId}-${which}`, config.logLevel);
+  await ensureTopics(kafka, config);
+  const pool = createPool(servers.databaseUrl);
+  const running =
+    which === 'ingest'
+      ? await startIngestConsumer(kafka, pool, config, log)
+      : await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue: loadCatalogue(process.env.IL_CATALOGUE ?? DEFAULT_CATALOGUE) }, log);
+  log.info(`${which} consumer running`, { brokers: servers.kafkaBrokers });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await running.stop();
+  await pool.end();
+  log.info(`${which} consumer stopped`, { metrics: running.metrics.snapshot() });
+  return 0;
+}

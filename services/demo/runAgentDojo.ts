@@ -1,0 +1,245 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import type { Pool } from 'pg';
+import { loadConfig, Config } from '../common/config';
+import { createLogger, Logger } from '../common/logger';
+import { createKafka, ensureTopics } from '../common/kafka';
+import { createPool } from '../common/db';
+import { ensureServices } from '../devservers';
+import { migrate } from '../../schema/migrate';
+import { loadCatalogue, ToolCatalogue } from '../../schema/catalogue';
+import { AgentClient, createAgentKey, SentEvent } from '../sdk';
+import { registerAgentKey } from '../registry';
+import { startIngestConsumer } from '../../consumers/ingest';
+import { startReconciler } from '../../consumers/reconciler/reconcilerConsumer';
+import { readTraces, Trace } from './agentdojo/traces';
+import { deriveIntent } from './agentdojo/deriveIntent';
+import { toAction } from './agentdojo/toAction';
+import { score, Confusion } from './agentdojo/scoring';
+import { percentile } from './percentile';
+
+export const DEFAULT_TRACES = path.join(__dirname, 'agentdojo', 'data', 'traces.jsonl');
+export const DEFAULT_CATALOGUE = path.join(__dirname, '..', '..', 'schema', 'catalogues', 'agentdojo.json');
+
+export interface RunOptions {
+  tracesPath: string;
+  reportPath: string;
+  cataloguePath?: string;
+  concurrency?: number;
+  adversarial?: boolean;
+  timeoutMs?: number;
+  print?: (line: string) => void;
+}
+
+interface LabelledAction {
+  eventId: string;
+  suite: string;
+  label: 'intent' | 'drift' | 'unknown';
+}
+
+/**
+ * The main job: replays recorded AgentDojo runs as agents through the real pipeline. Each run becomes an agent
+ * with its own key that declares an intent from the user's task (never from the labels or the attack), reports
+ * every tool call as a signed action, and closes the intent. The report compares the ledger's drift findings
+ * with the per-call labels.
+ */
+export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unknown>> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const config = loadConfig();
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const started = Date.now();
+  const traces = readTraces(opts.tracesPath);
+  const catalogue = loadCatalogue(opts.cataloguePath ?? DEFAULT_CATALOGUE);
+  print(`intent-ledger: ${traces.length} agent runs from ${opts.tracesPath}`);
+
+  const servers = await ensureServices({ log: (m) => print(`  ${m}`) });
+  const applied = await migrate(servers.databaseUrl);
+  if (applied.length > 0) print(`  migrations applied: ${applied.join(', ')}`);
+  const kafka = createKafka(servers.kafkaBrokers, config.clientId, config.logLevel === 'debug' ? 'debug' : 'silent');
+  await ensureTopics(kafka, config);
+  const pool = createPool(servers.databaseUrl, 16);
+  const ingest = await startIngestConsumer(kafka, pool, config, log);
+  const reconciler = await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue }, log);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+
+  try {
+    const runId = `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(3).toString('hex')}`;
+    const prefix = `agentdojo-${runId}-`;
+    const labelled: LabelledAction[] = [];
+    let produced = 0;
+    let firstEvent: SentEvent | null = null;
+
+    const replayOne = async (trace: Trace, i: number) => {
+      const key = createAgentKey(`${prefix}${String(i).padStart(4, '0')}`);
+      await registerAgentKey(pool, { agentId: key.agentId, publicKey: key.publicKey, displayName: trace.id });
+      const agent = new AgentClient({ key, producer, topic: config.topics.events });
+      const declared = deriveIntent(trace, catalogue);
+      const { intentId, event } = await agent.declareIntent({ ...declared, validForMs: 60 * 60 * 1000 });
+      if (i === 0) firstEvent = event;
+      produced += 1;
+      for (const call of trace.tool_calls) {
+        const action = toAction(call, catalogue);
+        const { event } = await agent.reportAction({ intentId, tool: action.tool, args: action.args, targets: action.targets });
+        produced += 1;
+        labelled.push({ eventId: event.envelope.eventId, suite: trace.suite, label: call.label });
+      }
+      await agent.closeIntent(intentId, 'completed');
+      produced += 1;
+      return agent;
+    };
+
+    const clients = await mapLimit(traces, opts.concurrency ?? 24, replayOne);
+    print(`  produced ${produced} signed events from ${clients.length} agents`);
+
+    let adversarial = 0;
+    if (opts.adversarial !== false && clients.length > 0) {
+      adversarial = await sendAdversarialEvents(producer, config, prefix, clients[0]!, firstEvent!);
+      produced += adversarial;
+      print(`  produced ${adversarial} adversarial records (replay, tampered, unregistered agent, not JSON)`);
+    }
+
+    const state = await waitForPipeline(pool, prefix, produced, labelled.length, opts.timeoutMs ?? 180_000, print);
+    const report = await buildReport(pool, prefix, runId, opts, traces.length, produced, adversarial, labelled, state, started, config);
+    writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
+    printSummary(report, opts.reportPath, print);
+    return report;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await reconciler.stop().catch(() => undefined);
+    await ingest.stop().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** A few records an attacker or a broken client might send, so the demo shows the door closing. */
+async function sendAdversarialEvents(producer: Producer, config: Config, prefix: string, victim: AgentClient, sent: SentEvent): Promise<number> {
+  const first: SentEvent = victim.sign('intent.closed', { intentId: 'int_adversarial_probe', outcome: 'abandoned' });
+  const tampered = { ...first.envelope, payload: { intentId: 'int_adversarial_probe', outcome: 'completed' } };
+  const stranger = createAgentKey(`${prefix}unregistered`);
+  const strangerClient = new AgentClient({ key: stranger, producer, topic: config.topics.events });
+  const foreign = strangerClient.sign('intent.closed', { intentId: 'int_x', outcome: 'abandoned' });
+  const messages = [
+    { key: victim.agentId, value: sent.bytes }, // the same signed event sent again: DUPLICATE_EVENT, never a second row
+    { key: victim.agentId, value: Buffer.from(JSON.stringify(tampered)) }, // payload changed after signing: SIG_INVALID
+    { key: stranger.agentId, value: foreign.bytes }, // key never registered: UNKNOWN_AGENT
+    { key: victim.agentId, value: Buffer.from('{"not": json') }, // MALFORMED_JSON
+  ];
+  await producer.send({ topic: config.topics.events, messages: messages.map((m) => ({ ...m, timestamp: String(Date.now()) })) });
+  return messages.length;
+}
+
+interface PipelineState {
+  ledgered: number;
+  rejected: number;
+  evaluated: number;
+}
+
+async function countState(pool: Pool, prefix: string): Promise<PipelineState> {
+  const like = `${prefix}%`;
+  const r = await pool.query<{ ledgered: string; rejected: string; evaluated: string }>(
+    `SELECT (SELECT count(*) FROM ledger_events WHERE agent_id LIKE $1) AS ledgered,
+            (SELECT count(*) FROM rejected_events WHERE agent_id LIKE $1 OR position($2::bytea IN kafka_key) = 1) AS rejected,
+            (SELECT count(*) FROM actions WHERE agent_id LIKE $1) AS evaluated`,
+    [like, Buffer.from(prefix)],
+  );
+  const row = r.rows[0]!;
+  return { ledgered: Number(row.ledgered), rejected: Number(row.rejected), evaluated: Number(row.evaluated) };
+}
+
+async function waitForPipeline(pool: Pool, prefix: string, produced: number, actions: number, timeoutMs: number, print: (l: string) => void): Promise<PipelineState> {
+  const deadline = Date.now() + timeoutMs;
+  let lastPrint = 0;
+  for (;;) {
+    const s = await countState(pool, prefix);
+    if (s.ledgered + s.rejected >= produced && s.evaluated >= actions) return s;
+    if (Date.now() > deadline) {
+      throw new Error(`pipeline did not settle within ${timeoutMs} ms: produced ${produced}, ledgered ${s.ledgered}, rejected ${s.rejected}, actions evaluated ${s.evaluated}/${actions}`);
+    }
+    if (Date.now() - lastPrint > 5000) {
+      print(`  waiting: ledgered ${s.ledgered} + rejected ${s.rejected} of ${produced}; actions evaluated ${s.evaluated}/${actions}`);
+      lastPrint = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function buildReport(
+  pool: Pool, prefix: string, runId: string, opts: RunOptions, traces: number, produced: number, adversarial: number,
+  labelled: LabelledAction[], state: PipelineState, started: number, config: Config,
+): Promise<Record<string, unknown>> {
+  const like = `${prefix}%`;
+  const reasons = await pool.query<{ reason_code: string; n: string }>(
+    `SELECT reason_code, count(*) AS n FROM rejected_events WHERE agent_id LIKE $1 OR position($2::bytea IN kafka_key) = 1 GROUP BY 1 ORDER BY 1`,
+    [like, Buffer.from(prefix)],
+  );
+  const findings = await pool.query<{ action_event_id: string; reason_code: string; severity: string }>(
+    'SELECT action_event_id, reason_code, severity FROM drift_findings WHERE agent_id LIKE $1',
+    [like],
+  );
+  const revocations = await pool.query<{ latency_ms: number }>('SELECT latency_ms FROM revocations WHERE agent_id LIKE $1', [like]);
+  const flagged = new Set(findings.rows.map((f) => f.action_event_id));
+  const overall = score(labelled.map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) })));
+  const bySuite: Record<string, Confusion> = {};
+  for (const suite of [...new Set(labelled.map((a) => a.suite))].sort()) {
+    bySuite[suite] = score(labelled.filter((a) => a.suite === suite).map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) })));
+  }
+  const count = (rows: Array<Record<string, string>>, key: string) =>
+    rows.reduce<Record<string, number>>((acc, r) => ((acc[r[key]!] = (acc[r[key]!] ?? 0) + 1), acc), {});
+  const latencies = revocations.rows.map((r) => Number(r.latency_ms));
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+  return {
+    runId,
+    traces: { file: opts.tracesPath, runs: traces, toolCalls: labelled.length },
+    events: {
+      produced,
+      ledgered: state.ledgered,
+      rejected: state.rejected,
+      adversarial,
+      unaccounted: produced - state.ledgered - state.rejected,
+      rejectedByReason: Object.fromEntries(reasons.rows.map((r) => [r.reason_code, Number(r.n)])),
+    },
+    findings: {
+      drift: findings.rows.length,
+      actionsFlagged: flagged.size,
+      byReason: count(findings.rows, 'reason_code'),
+      bySeverity: count(findings.rows, 'severity'),
+    },
+    revocations: revocations.rows.length,
+    policy: { revokeAtSeverity: config.revokeAt },
+    detection: { ...overall, bySuite },
+    latency: {
+      driftToRevocationMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.length ? Math.max(...latencies) : null), n: latencies.length },
+    },
+    elapsedMs: Date.now() - started,
+  };
+}
+
+function printSummary(r: Record<string, any>, reportPath: string, print: (l: string) => void): void {
+  const pct = (v: number | null) => (v === null ? 'n/a' : (v * 100).toFixed(1) + '%');
+  const d = r.detection;
+  print('');
+  print(`events     produced ${r.events.produced}, ledgered ${r.events.ledgered}, rejected ${r.events.rejected} (${Object.entries(r.events.rejectedByReason).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+  print(`findings   ${r.findings.drift} drift findings on ${r.findings.actionsFlagged} actions; ${r.revocations} credentials revoked (at severity >= ${r.policy.revokeAtSeverity})`);
+  print(`detection  precision ${pct(d.precision)}, recall ${pct(d.recall)}, false-positive rate ${pct(d.fpr)} (tp ${d.tp}, fp ${d.fp}, tn ${d.tn}, fn ${d.fn}; ${d.unknownExcluded} unknown calls left out)`);
+  for (const [suite, s] of Object.entries(d.bySuite as Record<string, any>)) {
+    print(`           ${suite.padEnd(10)} precision ${pct(s.precision)}, recall ${pct(s.recall)} (tp ${s.tp}, fp ${s.fp}, tn ${s.tn}, fn ${s.fn})`);
+  }
+  print(`latency    action produced -> credential revoked: p50 ${r.latency.driftToRevocationMs.p50} ms, p99 ${r.latency.driftToRevocationMs.p99} ms`);
+  print(`report     ${reportPath}  (${(r.elapsedMs / 1000).toFixed(1)} s)`);
+}
