@@ -1,0 +1,137 @@
+import type { Consumer } from 'kafkajs';
+import { createHarness, eventually, Harness } from './pipelineHarness';
+import type { Envelope } from '../schema/events';
+
+/**
+ * The end-to-end behaviours of the first slice, on the real Kafka and Postgres: what goes in is ledgered or
+ * rejected with its bytes, redelivery never doubles a row, and drift revokes a credential.
+ */
+describe('pipeline (real Kafka + Postgres)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+    await h.startIngest();
+    await h.startReconciler();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  const ledgerRow = (eventId: string) =>
+    eventually(async () => {
+      const r = await h.pool.query('SELECT event_id, agent_id, seq, event_hash, raw, kafka_topic FROM ledger_events WHERE event_id = $1', [eventId]);
+      return r.rows[0];
+    }, 30_000, `ledger row ${eventId}`);
+
+  it('ledgers a valid signed event with its raw bytes and hash', async () => {
+    const agent = await h.newAgent('valid');
+    const { event } = await agent.declareIntent({
+      task: 'Check my balance', purpose: 'answer the user', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'],
+    });
+    const row = await ledgerRow(event.envelope.eventId);
+    expect(row.agent_id).toBe(agent.agentId);
+    expect(Number(row.seq)).toBe(1);
+    expect(row.event_hash).toBe(event.hash);
+    expect(Buffer.compare(row.raw, event.bytes)).toBe(0);
+    expect(row.kafka_topic).toBe(h.config.topics.events);
+  });
+
+  it('rejects a tampered event with SIG_INVALID, keeps its bytes and sends it to the dead-letter topic', async () => {
+    const dlq: Array<{ value: Buffer; reason: string }> = [];
+    const consumer: Consumer = h.kafka.consumer({ groupId: `${h.config.topics.deadLetter}.watch` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: h.config.topics.deadLetter, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void dlq.push({ value: message.value!, reason: String(message.headers?.reason) }) });
+    try {
+      const agent = await h.newAgent('tamper');
+      const signed = agent.sign('intent.declared', {
+        intentId: 'int_tamper', task: 'read one file', purpose: 'summarise', allowedTools: ['read_file'], allowedTargets: [], dataClasses: [],
+        window: { notBefore: new Date().toISOString(), notAfter: new Date(Date.now() + 60_000).toISOString() },
+      });
+      const forged: Envelope = { ...signed.envelope, payload: { ...(signed.envelope.payload as object), allowedTools: ['read_file', 'send_money'] } } as Envelope;
+      const bytes = Buffer.from(JSON.stringify(forged));
+      await h.producer.send({ topic: h.config.topics.events, messages: [{ key: agent.agentId, value: bytes }] });
+      const rej = await eventually(async () => (await h.pool.query('SELECT reason_code, raw, agent_id, event_id, detail FROM rejected_events WHERE event_id = $1', [forged.eventId])).rows[0], 30_000, 'rejected row');
+      expect(rej.reason_code).toBe('SIG_INVALID');
+      expect(rej.agent_id).toBe(agent.agentId);
+      expect(Buffer.compare(rej.raw, bytes)).toBe(0);
+      expect((await h.pool.query('SELECT count(*)::int AS n FROM ledger_events WHERE event_id = $1', [forged.eventId])).rows[0].n).toBe(0);
+      const dead = await eventually(async () => dlq.find((m) => Buffer.compare(m.value, bytes) === 0), 30_000, 'dead-letter record');
+      expect(dead.reason).toBe('SIG_INVALID');
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('rejects bytes that are not JSON with MALFORMED_JSON and keeps them', async () => {
+    const bytes = Buffer.from('{"eventId": "evt_x", oops');
+    await h.producer.send({ topic: h.config.topics.events, messages: [{ key: 'someone', value: bytes }] });
+    const rej = await eventually(async () => (await h.pool.query("SELECT reason_code, raw FROM rejected_events WHERE kafka_topic = $1 AND raw = $2", [h.config.topics.events, bytes])).rows[0], 30_000, 'rejected row');
+    expect(rej.reason_code).toBe('MALFORMED_JSON');
+  });
+
+  it('gives one ledger row when the same event arrives twice, and when Kafka redelivers a record', async () => {
+    const agent = await h.newAgent('twice');
+    const { event } = await agent.declareIntent({ task: 't', purpose: 'p', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: [] });
+    await ledgerRow(event.envelope.eventId);
+    // A second record with the same bytes: a replay, rejected as a duplicate and counted, never a second row.
+    await h.producer.send({ topic: h.config.topics.events, messages: [{ key: agent.agentId, value: event.bytes }] });
+    const dup = await eventually(async () => (await h.pool.query('SELECT reason_code FROM rejected_events WHERE event_id = $1', [event.envelope.eventId])).rows[0], 30_000, 'duplicate rejected');
+    expect(dup.reason_code).toBe('DUPLICATE_EVENT');
+
+    // The same Kafka records delivered again: rewind the ingest group to the start and let it reread everything.
+    const before = (await h.pool.query('SELECT count(*)::int AS n FROM ledger_events WHERE kafka_topic = $1', [h.config.topics.events])).rows[0].n;
+    const rejectedBefore = (await h.pool.query('SELECT count(*)::int AS n FROM rejected_events WHERE kafka_topic = $1', [h.config.topics.events])).rows[0].n;
+    await h.ingest!.stop();
+    const admin = h.kafka.admin();
+    await admin.connect();
+    await admin.resetOffsets({ groupId: h.config.ingestGroup, topic: h.config.topics.events, earliest: true });
+    await admin.disconnect();
+    const ingest = await h.startIngest();
+    await eventually(async () => (ingest.metrics.redelivered >= before + rejectedBefore ? true : undefined), 60_000, 'redelivery to be processed');
+    const after = (await h.pool.query('SELECT count(*)::int AS n FROM ledger_events WHERE kafka_topic = $1', [h.config.topics.events])).rows[0].n;
+    const rejectedAfter = (await h.pool.query('SELECT count(*)::int AS n FROM rejected_events WHERE kafka_topic = $1', [h.config.topics.events])).rows[0].n;
+    expect(after).toBe(before);
+    expect(rejectedAfter).toBe(rejectedBefore);
+    expect((await h.pool.query('SELECT count(*)::int AS n FROM ledger_events WHERE event_id = $1', [event.envelope.eventId])).rows[0].n).toBe(1);
+  });
+
+  it('turns an out-of-scope action into a drift finding and a revocation, and leaves an in-scope one alone', async () => {
+    const revoked: Array<Record<string, unknown>> = [];
+    const consumer = h.kafka.consumer({ groupId: `${h.config.topics.revocations}.watch` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: h.config.topics.revocations, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void revoked.push(JSON.parse(message.value!.toString())) });
+    try {
+      const agent = await h.newAgent('drift');
+      const { intentId } = await agent.declareIntent({
+        task: 'What is my balance?', purpose: 'answer the user', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'],
+      });
+      const ok = await agent.reportAction({ intentId, tool: 'get_balance', args: {} });
+      const bad = await agent.reportAction({ intentId, tool: 'send_money', args: { recipient: 'US133000000121212121212', amount: 100, subject: 'x', date: '2022-01-01' } });
+
+      const findings = await eventually(async () => {
+        const r = await h.pool.query('SELECT reason_code, severity, intent_id, tool FROM drift_findings WHERE action_event_id = $1', [bad.event.envelope.eventId]);
+        return r.rows.length > 0 ? r.rows : undefined;
+      }, 30_000, 'drift finding');
+      expect(findings.map((f) => f.reason_code)).toContain('TOOL_NOT_ALLOWED');
+      expect(findings.every((f) => f.intent_id === intentId && f.tool === 'send_money')).toBe(true);
+
+      const cred = await eventually(async () => (await h.pool.query("SELECT status, revoked_at FROM credentials WHERE intent_id = $1 AND status = 'revoked'", [intentId])).rows[0], 30_000, 'credential revoked');
+      expect(cred.revoked_at).toBeInstanceOf(Date);
+      const rev = (await h.pool.query('SELECT credential_id, action_event_id, latency_ms, severity FROM revocations WHERE intent_id = $1', [intentId])).rows;
+      expect(rev).toHaveLength(1);
+      expect(rev[0].action_event_id).toBe(bad.event.envelope.eventId);
+      expect(rev[0].latency_ms).toBeGreaterThan(0);
+      expect(rev[0].latency_ms).toBeLessThan(60_000);
+      const onKafka = await eventually(async () => revoked.find((r) => r.intentId === intentId), 30_000, 'revocation on Kafka');
+      expect(onKafka.credentialId).toBe(rev[0].credential_id);
+
+      const okRow = (await h.pool.query('SELECT in_scope FROM actions WHERE event_id = $1', [ok.event.envelope.eventId])).rows[0];
+      expect(okRow.in_scope).toBe(true);
+      expect((await h.pool.query('SELECT count(*)::int AS n FROM drift_findings WHERE action_event_id = $1', [ok.event.envelope.eventId])).rows[0].n).toBe(0);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+});

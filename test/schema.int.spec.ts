@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { migrate, listMigrations } from '../schema/migrate';
+import { createPrisma } from '../services/common/db';
+import { REASON_CODES, SEVERITIES } from '../schema/reasons';
+import { ReasonCode as PrismaReasonCode } from '../schema/generated/client';
+
+/**
+ * schema.prisma is not what creates the tables (our SQL migrations are); this proves the two agree, by having the
+ * generated client write and read every model on a database made fresh from the migrations.
+ */
+describe('schema: SQL migrations and schema.prisma agree', () => {
+  const base = process.env.DATABASE_URL!;
+  const name = `il_schema_${randomBytes(4).toString('hex')}`;
+  const url = (() => {
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    return u.toString();
+  })();
+  let admin: Client;
+
+  beforeAll(async () => {
+    admin = new Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+  });
+  afterAll(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('applies every migration once, and a second run applies none', async () => {
+    const first = await migrate(url);
+    expect(first).toEqual(listMigrations().map((m) => m.name));
+    expect(await migrate(url)).toEqual([]);
+  });
+
+  it('has the same reason codes and severities in TypeScript, Prisma and Postgres', async () => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      const enumValues = async (t: string) =>
+        (await c.query<{ v: string }>(`SELECT unnest(enum_range(NULL::${t}))::text AS v`)).rows.map((r) => r.v);
+      expect(await enumValues('reason_code')).toEqual([...REASON_CODES]);
+      expect(await enumValues('severity')).toEqual([...SEVERITIES]);
+      expect(Object.values(PrismaReasonCode)).toEqual([...REASON_CODES]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('writes and reads every model through the generated Prisma client', async () => {
+    const prisma = createPrisma(url);
+    try {
+      const now = new Date('2026-01-02T03:04:05.678Z');
+      const pk = Buffer.alloc(32, 7);
+      await prisma.agent.create({ data: { agentId: 'a1', displayName: 'first agent' } });
+      await prisma.agentKey.create({ data: { keyId: 'k1', agentId: 'a1', publicKey: pk } });
+      await prisma.agentHead.create({ data: { agentId: 'a1', lastSeq: 1n, lastHash: 'ab'.repeat(32) } });
+      await prisma.ledgerEvent.create({
+        data: {
+          eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 1n, type: 'intent.declared', prevHash: null, eventHash: 'ab'.repeat(32), ts: now,
+          payload: { intentId: 'i1', nested: { list: [1, 'two', null] } }, signature: 'sig', raw: Buffer.from('{}'), kafkaTopic: 'il.events',
+          kafkaPartition: 0, kafkaOffset: 42n, producedAt: now,
+        },
+      });
+      await prisma.rejectedEvent.create({
+        data: { reasonCode: 'SIG_INVALID', detail: 'bad', raw: Buffer.from([0, 255, 1]), kafkaTopic: 'il.events', kafkaPartition: 1, kafkaOffset: 7n, kafkaKey: Buffer.from('a1') },
+      });
+      await prisma.integrityFinding.create({ data: { agentId: 'a1', reasonCode: 'SEQ_GAP', severity: 'high', detail: 'gap', expectedSeq: 2n, observedSeq: 5n } });
+      await prisma.intent.create({
+        data: {
+          intentId: 'i1', agentId: 'a1', eventId: 'e1', task: 'pay the bill', purpose: 'pay', allowedTools: ['read_file', 'send_money'],
+          allowedTargets: [{ kind: 'iban', value: 'UK12' }], dataClasses: ['financial'], notBefore: now, notAfter: new Date(now.getTime() + 60_000), declaredAt: now,
+        },
+      });
+      await prisma.action.create({
+        data: { eventId: 'e2', actionId: 'x1', agentId: 'a1', intentId: 'i1', tool: 'send_money', argsDigest: 'cd'.repeat(32), targets: [{ kind: 'iban', value: 'US13' }], outcome: 'ok', ts: now, inScope: false },
+      });
+      const finding = await prisma.driftFinding.create({
+        data: { actionEventId: 'e2', agentId: 'a1', intentId: 'i1', reasonCode: 'TARGET_NOT_ALLOWED', severity: 'critical', detail: 'iban US13', tool: 'send_money' },
+      });
+      await prisma.credential.create({ data: { credentialId: 'c1', agentId: 'a1', intentId: 'i1', keyId: 'k1', issuedAt: now, expiresAt: now } });
+      await prisma.revocation.create({
+        data: {
+          credentialId: 'c1', agentId: 'a1', intentId: 'i1', findingId: finding.id, actionEventId: 'e2', reasonCode: 'TARGET_NOT_ALLOWED',
+          severity: 'critical', actionProducedAt: now, revokedAt: new Date(now.getTime() + 12), latencyMs: 12.5,
+        },
+      });
+
+      const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: true, head: true } });
+      expect(agent.displayName).toBe('first agent');
+      expect(Buffer.from(agent.keys[0]!.publicKey).equals(pk)).toBe(true);
+      expect(agent.keys[0]!.status).toBe('active');
+      expect(agent.head!.lastSeq).toBe(1n);
+      const ev = await prisma.ledgerEvent.findUniqueOrThrow({ where: { eventId: 'e1' } });
+      expect(ev.payload).toEqual({ intentId: 'i1', nested: { list: [1, 'two', null] } });
+      expect(ev.kafkaOffset).toBe(42n);
+      expect(ev.ts.toISOString()).toBe(now.toISOString());
+      expect(ev.position).toBeGreaterThan(0n);
+      const rej = await prisma.rejectedEvent.findFirstOrThrow({ where: { reasonCode: 'SIG_INVALID' } });
+      expect([...rej.raw]).toEqual([0, 255, 1]);
+      expect((await prisma.integrityFinding.findFirstOrThrow()).observedSeq).toBe(5n);
+      const intent = await prisma.intent.findUniqueOrThrow({ where: { intentId: 'i1' } });
+      expect(intent.allowedTools).toEqual(['read_file', 'send_money']);
+      expect(intent.status).toBe('open');
+      expect((await prisma.action.findUniqueOrThrow({ where: { eventId: 'e2' } })).inScope).toBe(false);
+      expect((await prisma.driftFinding.findFirstOrThrow()).severity).toBe('critical');
+      expect((await prisma.credential.findUniqueOrThrow({ where: { credentialId: 'c1' } })).status).toBe('active');
+      expect((await prisma.revocation.findFirstOrThrow()).latencyMs).toBe(12.5);
+
+      // The database, not only the client, holds the line on what the ledger may contain.
+      await expect(prisma.ledgerEvent.create({
+        data: { eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 2n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 1n, producedAt: now },
+      })).rejects.toThrow();
+      await expect(prisma.agentKey.create({ data: { keyId: 'k2', agentId: 'a1', publicKey: Buffer.alloc(31) } })).rejects.toThrow();
+    } finally {
+      await prisma.$disconnect();
+    }
+  });
+});
