@@ -13,7 +13,7 @@ module.exports = {
       testMatch: ['<rootDir>/**/*.int.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/.cache/'],
       globalSetup: '<rootDir>/test/globalSetup.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/intTimeout.ts'],
     },
   ],
 };
