@@ -10,7 +10,6 @@ import { startIngestConsumer, IngestConsumer } from '../consumers/ingest';
 import { startReconciler, Reconciler } from '../consumers/reconciler/reconcilerConsumer';
 import { AgentClient, createAgentKey } from '../services/sdk';
 import { registerAgentKey } from '../services/registry';
-import { DEFAULT_CATALOGUE } from '../services/demo/runAgentDojo';
 
 /**
  * A pipeline on the real servers that globalSetup started, with topics and consumer groups of its own (a random
@@ -41,7 +40,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const pool = createPool(databaseUrl, 8);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
-  const catalogue = loadCatalogue(DEFAULT_CATALOGUE);
+  const catalogue = loadCatalogue(config.cataloguePath);
   const log = createLogger('silent');
   const h: Harness = {
     config, kafka, pool, producer, catalogue, ingest: null, reconciler: null,

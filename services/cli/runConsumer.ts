@@ -7,7 +7,6 @@ import { migrate } from '../../schema/migrate';
 import { loadCatalogue } from '../../schema/catalogue';
 import { startIngestConsumer } from '../../consumers/ingest';
 import { startReconciler } from '../../consumers/reconciler/reconcilerConsumer';
-import { DEFAULT_CATALOGUE } from '../demo/runAgentDojo';
 
 /** Runs one consumer as a long-lived process, stopping cleanly on SIGINT/SIGTERM. */
 export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise<number> {
@@ -21,7 +20,7 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
   const running =
     which === 'ingest'
       ? await startIngestConsumer(kafka, pool, config, log)
-      : await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue: loadCatalogue(process.env.IL_CATALOGUE ?? DEFAULT_CATALOGUE) }, log);
+      : await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue: loadCatalogue(config.cataloguePath) }, log);
   log.info(`${which} consumer running`, { brokers: servers.kafkaBrokers });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { parseSeverity, Severity } from '../../schema/reasons';
+
+export const DEFAULT_CATALOGUE = path.join(__dirname, '..', '..', 'schema', 'catalogues', 'agentdojo.json');
 
 /**
  * Every setting, read from the environment in one place with typed parsing and defaults. The README's
@@ -16,6 +19,7 @@ export interface Config {
   maxJsonDepth: number;
   clockSkewMs: number;
   revokeAt: Severity;
+  cataloguePath: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -56,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonDepth: int(env, 'IL_MAX_JSON_DEPTH', 32),
     clockSkewMs: int(env, 'IL_CLOCK_SKEW_MS', 5 * 60 * 1000),
     revokeAt: parseSeverity(str(env, 'IL_REVOKE_AT_SEVERITY', 'high')),
+    cataloguePath: path.resolve(str(env, 'IL_CATALOGUE', DEFAULT_CATALOGUE)),
     logLevel: level as Config['logLevel'],
   };
 }

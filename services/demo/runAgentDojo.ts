@@ -21,7 +21,6 @@ import { score, Confusion } from './agentdojo/scoring';
 import { percentile } from './percentile';
 
 export const DEFAULT_TRACES = path.join(__dirname, 'agentdojo', 'data', 'traces.jsonl');
-export const DEFAULT_CATALOGUE = path.join(__dirname, '..', '..', 'schema', 'catalogues', 'agentdojo.json');
 
 export interface RunOptions {
   tracesPath: string;
@@ -51,7 +50,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const started = Date.now();
   const traces = readTraces(opts.tracesPath);
-  const catalogue = loadCatalogue(opts.cataloguePath ?? DEFAULT_CATALOGUE);
+  const catalogue = loadCatalogue(opts.cataloguePath ?? config.cataloguePath);
   print(`intent-ledger: ${traces.length} agent runs from ${opts.tracesPath}`);
 
   const servers = await ensureServices({ log: (m) => print(`  ${m}`) });
