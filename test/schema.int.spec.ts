@@ -60,12 +60,12 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       await prisma.ledgerEvent.create({
         data: {
           eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 1n, type: 'intent.declared', prevHash: null, eventHash: 'ab'.repeat(32), ts: now,
-          payload: { intentId: 'i1', nested: { list: [1, 'two', null] } }, signature: 'sig', raw: Buffer.from('{}'), kafkaTopic: 'il.events',
+          payload: { intentId: 'i1', nested: { list: [1, 'two', null] } }, signature: 'sig', raw: Buffer.from('{}'), rawSha256: Buffer.alloc(32, 1), kafkaTopic: 'il.events',
           kafkaPartition: 0, kafkaOffset: 42n, producedAt: now,
         },
       });
       await prisma.rejectedEvent.create({
-        data: { reasonCode: 'SIG_INVALID', detail: 'bad', raw: Buffer.from([0, 255, 1]), kafkaTopic: 'il.events', kafkaPartition: 1, kafkaOffset: 7n, kafkaKey: Buffer.from('a1') },
+        data: { reasonCode: 'SIG_INVALID', detail: 'bad', raw: Buffer.from([0, 255, 1]), rawSha256: Buffer.alloc(32, 2), kafkaTopic: 'il.events', kafkaPartition: 1, kafkaOffset: 7n, kafkaKey: Buffer.from('a1') },
       });
       await prisma.integrityFinding.create({ data: { agentId: 'a1', reasonCode: 'SEQ_GAP', severity: 'high', detail: 'gap', expectedSeq: 2n, observedSeq: 5n } });
       await prisma.intent.create({
@@ -111,7 +111,7 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
 
       // The database, not only the client, holds the line on what the ledger may contain.
       await expect(prisma.ledgerEvent.create({
-        data: { eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 2n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 1n, producedAt: now },
+        data: { eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 2n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), rawSha256: Buffer.alloc(32), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 1n, producedAt: now },
       })).rejects.toThrow();
       await expect(prisma.agentKey.create({ data: { keyId: 'k2', agentId: 'a1', publicKey: Buffer.alloc(31) } })).rejects.toThrow();
     } finally {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { decodeEvent, DecodeLimits } from './decodeEvent';
 import { verifyEnvelope } from './verifyEnvelope';
@@ -55,7 +56,8 @@ export async function ingestBatch(
   now: () => Date = () => new Date(),
 ): Promise<BatchOutcome> {
   metrics.batches += 1;
-  const processed = await findProcessed(pool, topic, partition, records.map((r) => r.offset));
+  const sha = new Map(records.map((r) => [r.offset, createHash('sha256').update(r.value ?? Buffer.alloc(0)).digest()]));
+  const processed = await findProcessed(pool, topic, partition, records.map((r) => ({ offset: r.offset, sha256: sha.get(r.offset)! })));
   const fresh = records.filter((r) => !processed.ledgered.has(r.offset) && !processed.rejected.has(r.offset));
   metrics.redelivered += records.length - fresh.length;
 
@@ -63,7 +65,7 @@ export async function ingestBatch(
   const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });
   const producedAt = (r: InRecord) => new Date(Number(r.timestamp));
   const reject = (r: InRecord, reason: RejectedRow['reason'], detail: string, agentId: string | null, eventId: string | null) =>
-    rejected.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), agentId, eventId, coords: coords(r), kafkaKey: r.key, producedAt: producedAt(r) });
+    rejected.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), rawSha256: sha.get(r.offset)!, agentId, eventId, coords: coords(r), kafkaKey: r.key, producedAt: producedAt(r) });
 
   // 1. Stateless checks, outside the transaction: parse, schema, signature.
   const decoded: Candidate[] = [];
@@ -116,7 +118,7 @@ export async function ingestBatch(
       }
       toLedger.push({
         eventId: e.eventId, agentId: e.agentId, keyId: e.keyId, seq: e.seq, type: e.type, prevHash: e.prevHash, eventHash: c.hash,
-        ts: e.ts, payload: e.payload, signature: e.sig, raw: c.rec.value!, coords: coords(c.rec), producedAt: producedAt(c.rec),
+        ts: e.ts, payload: e.payload, signature: e.sig, raw: c.rec.value!, rawSha256: sha.get(c.rec.offset)!, coords: coords(c.rec), producedAt: producedAt(c.rec),
       });
       byId.set(e.eventId, { eventId: e.eventId, hash: c.hash });
       bySeq.set(`${e.agentId}\u0000${e.seq}`, { eventId: e.eventId, hash: c.hash });

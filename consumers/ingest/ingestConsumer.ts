@@ -7,6 +7,8 @@ import { IngestMetrics } from './ingestMetrics';
 
 export interface IngestConsumer {
   metrics: IngestMetrics;
+  /** Resolves when the consumer has joined its group and been given partitions. */
+  joined: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
   const metrics = new IngestMetrics();
   const consumer: Consumer = kafka.consumer({ groupId: config.ingestGroup, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024 });
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
   const limits = { maxBytes: config.maxEventBytes, maxDepth: config.maxJsonDepth, clockSkewMs: config.clockSkewMs };
@@ -26,7 +29,9 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+    // Partitions are independent chains of agents: ledger them side by side.
+    partitionsConsumedConcurrently: config.partitions,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
       const out = await ingestBatch(pool, batch.topic, batch.partition, records, limits, metrics);
@@ -49,6 +54,8 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
       }
       if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
       const last = batch.messages[batch.messages.length - 1]!.offset;
+      // resolveOffset moves kafkajs's fetch position; commitOffsets alone would have it fetch this batch again.
+      resolveOffset(last);
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
       await heartbeat();
       if (out.rejected.length > 0) {
@@ -59,6 +66,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
 
   return {
     metrics,
+    joined,
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();

@@ -21,6 +21,7 @@ export interface LedgerRow {
   payload: unknown;
   signature: string;
   raw: Buffer;
+  rawSha256: Buffer;
   coords: KafkaCoords;
   producedAt: Date;
 }
@@ -29,6 +30,7 @@ export interface RejectedRow {
   reason: ReasonCode;
   detail: string;
   raw: Buffer;
+  rawSha256: Buffer;
   agentId: string | null;
   eventId: string | null;
   coords: KafkaCoords;
@@ -113,15 +115,25 @@ export async function findBySeq(client: PoolClient, pairs: Array<{ agentId: stri
   return out;
 }
 
-/** Offsets of this partition already turned into a ledger or rejected row: a redelivered record is not processed twice. */
-export async function findProcessed(client: PoolClient | Pool, topic: string, partition: number, offsets: string[]) {
+/**
+ * Records of this partition already turned into a ledger or rejected row, so a redelivered record is not processed
+ * twice. A record is its coordinates together with the SHA-256 of its bytes: a recreated topic reuses offsets, and
+ * a new record at an old offset must not be mistaken for the old one.
+ */
+export async function findProcessed(client: PoolClient | Pool, topic: string, partition: number, records: Array<{ offset: string; sha256: Buffer }>) {
+  const offsets = records.map((r) => r.offset);
+  const hashes = records.map((r) => r.sha256);
   const ledgered = await client.query<LedgerNoticeRow>(
-    `SELECT ${NOTICE_COLUMNS} FROM ledger_events WHERE kafka_topic = $1 AND kafka_partition = $2 AND kafka_offset = ANY($3::bigint[])`,
-    [topic, partition, offsets],
+    `SELECT ${NOTICE_COLUMNS.split(', ').map((c) => 'l.' + c).join(', ')} FROM ledger_events l
+       JOIN unnest($3::bigint[], $4::bytea[]) AS u(o, h) ON l.kafka_offset = u.o AND l.raw_sha256 = u.h
+      WHERE l.kafka_topic = $1 AND l.kafka_partition = $2`,
+    [topic, partition, offsets, hashes],
   );
   const rejected = await client.query<{ kafka_offset: string }>(
-    'SELECT kafka_offset FROM rejected_events WHERE kafka_topic = $1 AND kafka_partition = $2 AND kafka_offset = ANY($3::bigint[])',
-    [topic, partition, offsets],
+    `SELECT r.kafka_offset FROM rejected_events r
+       JOIN unnest($3::bigint[], $4::bytea[]) AS u(o, h) ON r.kafka_offset = u.o AND r.raw_sha256 = u.h
+      WHERE r.kafka_topic = $1 AND r.kafka_partition = $2`,
+    [topic, partition, offsets, hashes],
   );
   return {
     ledgered: new Map(ledgered.rows.map((r) => [r.kafka_offset, toNotice(r)])),
@@ -162,11 +174,11 @@ export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): P
   if (rows.length === 0) return [];
   const r = await client.query<LedgerNoticeRow>(
     `INSERT INTO ledger_events (event_id, agent_id, key_id, seq, type, prev_hash, event_hash, ts, payload, signature, raw,
-                                kafka_topic, kafka_partition, kafka_offset, produced_at)
-     SELECT e, a, k, s, t, ph, eh, ts, p::jsonb, sig, raw, kt, kp, ko, pa
+                                kafka_topic, kafka_partition, kafka_offset, produced_at, raw_sha256)
+     SELECT e, a, k, s, t, ph, eh, ts, p::jsonb, sig, raw, kt, kp, ko, pa, rh
        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-                   $9::text[], $10::text[], $11::bytea[], $12::text[], $13::int[], $14::bigint[], $15::timestamptz[])
-         AS u(e, a, k, s, t, ph, eh, ts, p, sig, raw, kt, kp, ko, pa)
+                   $9::text[], $10::text[], $11::bytea[], $12::text[], $13::int[], $14::bigint[], $15::timestamptz[], $16::bytea[])
+         AS u(e, a, k, s, t, ph, eh, ts, p, sig, raw, kt, kp, ko, pa, rh)
      ON CONFLICT DO NOTHING
      RETURNING ${NOTICE_COLUMNS}`,
     [
@@ -185,6 +197,7 @@ export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): P
       rows.map((r) => r.coords.partition),
       rows.map((r) => r.coords.offset),
       rows.map((r) => r.producedAt.toISOString()),
+      rows.map((r) => r.rawSha256),
     ],
   );
   return r.rows.map(toNotice).sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
@@ -193,10 +206,10 @@ export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): P
 export async function insertRejectedRows(client: PoolClient, rows: RejectedRow[]): Promise<void> {
   if (rows.length === 0) return;
   await client.query(
-    `INSERT INTO rejected_events (reason_code, detail, raw, agent_id, event_id, kafka_topic, kafka_partition, kafka_offset, kafka_key, produced_at)
-     SELECT rc::reason_code, d, raw, a, e, kt, kp, ko, kk, pa
-       FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::bytea[], $10::timestamptz[])
-         AS u(rc, d, raw, a, e, kt, kp, ko, kk, pa)
+    `INSERT INTO rejected_events (reason_code, detail, raw, agent_id, event_id, kafka_topic, kafka_partition, kafka_offset, kafka_key, produced_at, raw_sha256)
+     SELECT rc::reason_code, d, raw, a, e, kt, kp, ko, kk, pa, rh
+       FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::bytea[], $10::timestamptz[], $11::bytea[])
+         AS u(rc, d, raw, a, e, kt, kp, ko, kk, pa, rh)
      ON CONFLICT DO NOTHING`,
     [
       rows.map((r) => r.reason),
@@ -209,6 +222,7 @@ export async function insertRejectedRows(client: PoolClient, rows: RejectedRow[]
       rows.map((r) => r.coords.offset),
       rows.map((r) => r.kafkaKey),
       rows.map((r) => (r.producedAt ? r.producedAt.toISOString() : null)),
+      rows.map((r) => r.rawSha256),
     ],
   );
 }

@@ -17,6 +17,8 @@ export class ReconcilerMetrics {
 
 export interface Reconciler {
   metrics: ReconcilerMetrics;
+  /** Resolves when the consumer has joined its group and been given partitions. */
+  joined: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,32 +31,46 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
   const metrics = new ReconcilerMetrics();
   const consumer = kafka.consumer({ groupId: config.reconcilerGroup, allowAutoTopicCreation: false });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.ledger, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
+    eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: config.partitions,
-    eachMessage: async ({ topic, partition, message }) => {
-      const notice = JSON.parse(message.value!.toString('utf8')) as LedgerNotice;
-      const out = await reconcileNotice(pool, notice, policy);
-      metrics.notices += 1;
-      if (notice.type === 'action.reported') metrics.actions += 1;
-      const sends = [];
-      if (out.revocations.length > 0) {
-        sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      let last: string | null = null;
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        const notice = JSON.parse(message.value!.toString('utf8')) as LedgerNotice;
+        const out = await reconcileNotice(pool, notice, policy);
+        metrics.notices += 1;
+        if (notice.type === 'action.reported') metrics.actions += 1;
+        // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
+        const sends = [];
+        if (out.revocations.length > 0) {
+          sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+        }
+        if (out.alerts.length > 0) {
+          sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
+        }
+        if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
+        metrics.findings += out.alerts.length;
+        metrics.revocations += out.revocations.length;
+        for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
+        resolveOffset(message.offset);
+        last = message.offset;
+        await heartbeat();
       }
-      if (out.alerts.length > 0) {
-        sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
+      // Committed once per batch: a crash before this replays the batch, which reconcileNotice makes harmless.
+      if (last !== null) {
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
       }
-      if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
-      metrics.findings += out.alerts.length;
-      metrics.revocations += out.revocations.length;
-      for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
     },
   });
   return {
     metrics,
+    joined,
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();

@@ -50,20 +50,23 @@ CREATE TABLE ledger_events (
   payload         JSONB NOT NULL,
   signature       TEXT NOT NULL,
   raw             BYTEA NOT NULL,
+  raw_sha256      BYTEA NOT NULL CHECK (octet_length(raw_sha256) = 32),
   kafka_topic     TEXT NOT NULL,
   kafka_partition INTEGER NOT NULL,
   kafka_offset    BIGINT NOT NULL,
   produced_at     TIMESTAMPTZ(6) NOT NULL,
   ledgered_at     TIMESTAMPTZ(6) NOT NULL DEFAULT now(),
-  CONSTRAINT ledger_events_agent_seq_key UNIQUE (agent_id, seq),
-  CONSTRAINT ledger_events_kafka_key UNIQUE (kafka_topic, kafka_partition, kafka_offset)
+  CONSTRAINT ledger_events_agent_seq_key UNIQUE (agent_id, seq)
 );
+-- Kafka coordinates identify a record only together with its bytes: a recreated topic reuses offsets.
+CREATE INDEX ledger_events_kafka_idx ON ledger_events(kafka_topic, kafka_partition, kafka_offset);
 
 CREATE TABLE rejected_events (
   id              BIGSERIAL PRIMARY KEY,
   reason_code     reason_code NOT NULL,
   detail          TEXT NOT NULL,
   raw             BYTEA NOT NULL,
+  raw_sha256      BYTEA NOT NULL CHECK (octet_length(raw_sha256) = 32),
   agent_id        TEXT,
   event_id        TEXT,
   kafka_topic     TEXT NOT NULL,
@@ -72,8 +75,9 @@ CREATE TABLE rejected_events (
   kafka_key       BYTEA,
   produced_at     TIMESTAMPTZ(6),
   rejected_at     TIMESTAMPTZ(6) NOT NULL DEFAULT now(),
-  CONSTRAINT rejected_events_kafka_key UNIQUE (kafka_topic, kafka_partition, kafka_offset)
+  CONSTRAINT rejected_events_record_key UNIQUE (kafka_topic, kafka_partition, kafka_offset, raw_sha256)
 );
+CREATE INDEX rejected_events_agent_id_idx ON rejected_events(agent_id);
 CREATE INDEX rejected_events_reason_code_idx ON rejected_events(reason_code);
 
 CREATE TABLE integrity_findings (

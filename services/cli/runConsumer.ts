@@ -21,7 +21,10 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
     which === 'ingest'
       ? await startIngestConsumer(kafka, pool, config, log)
       : await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue: loadCatalogue(config.cataloguePath) }, log);
+  await running.joined;
   log.info(`${which} consumer running`, { brokers: servers.kafkaBrokers });
+  // A parent process (the demo) waits for this line before it starts producing.
+  process.stdout.write(`ready ${which}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { Pool } from 'pg';
 import { loadConfig, Config } from '../common/config';
-import { createLogger, Logger } from '../common/logger';
 import { createKafka, ensureTopics } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
@@ -12,8 +11,7 @@ import { migrate } from '../../schema/migrate';
 import { loadCatalogue, ToolCatalogue } from '../../schema/catalogue';
 import { AgentClient, createAgentKey, SentEvent } from '../sdk';
 import { registerAgentKey } from '../registry';
-import { startIngestConsumer } from '../../consumers/ingest';
-import { startReconciler } from '../../consumers/reconciler/reconcilerConsumer';
+import { startConsumerProcess } from './consumerProcess';
 import { readTraces, Trace } from './agentdojo/traces';
 import { deriveIntent } from './agentdojo/deriveIntent';
 import { toAction } from './agentdojo/toAction';
@@ -47,7 +45,6 @@ interface LabelledAction {
 export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unknown>> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const config = loadConfig();
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const started = Date.now();
   const traces = readTraces(opts.tracesPath);
   const catalogue = loadCatalogue(opts.cataloguePath ?? config.cataloguePath);
@@ -59,8 +56,11 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   const kafka = createKafka(servers.kafkaBrokers, config.clientId, config.logLevel === 'debug' ? 'debug' : 'silent');
   await ensureTopics(kafka, config);
   const pool = createPool(servers.databaseUrl, 16);
-  const ingest = await startIngestConsumer(kafka, pool, config, log);
-  const reconciler = await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue }, log);
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), DATABASE_URL: servers.databaseUrl };
+  if (opts.cataloguePath) childEnv.IL_CATALOGUE = opts.cataloguePath;
+  const logDir = path.join(process.cwd(), '.cache', 'logs');
+  const consumers = await Promise.all([startConsumerProcess('ingest', childEnv, logDir), startConsumerProcess('reconcile', childEnv, logDir)]);
+  print(`  ingest and reconciler running as their own processes (logs in ${path.relative(process.cwd(), logDir)}/)`);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
 
@@ -100,15 +100,14 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
       print(`  produced ${adversarial} adversarial records (replay, tampered, unregistered agent, not JSON)`);
     }
 
-    const state = await waitForPipeline(pool, prefix, produced, labelled.length, opts.timeoutMs ?? 180_000, print);
+    const state = await waitForPipeline(pool, prefix, produced, labelled.length, opts.timeoutMs ?? Number(process.env.IL_DEMO_TIMEOUT_MS ?? 180_000), print);
     const report = await buildReport(pool, prefix, runId, opts, traces.length, produced, adversarial, labelled, state, started, config);
     writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
     printSummary(report, opts.reportPath, print);
     return report;
   } finally {
     await producer.disconnect().catch(() => undefined);
-    await reconciler.stop().catch(() => undefined);
-    await ingest.stop().catch(() => undefined);
+    await Promise.all(consumers.map((c) => c.stop().catch(() => undefined)));
     await pool.end().catch(() => undefined);
   }
 }
