@@ -10,6 +10,7 @@ Usage:
   intent-ledger eval agentdojo --traces FILE [--report FILE]  the same, for any trace file in the AgentDojo format
   intent-ledger services up|down|status                    the project's own Kafka and Postgres on 127.0.0.1
   intent-ledger migrate                                    apply the SQL migrations
+  intent-ledger bench [--agents N] [--events N] [--report FILE]  ingest throughput against the same run's ceilings
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
 
@@ -21,7 +22,7 @@ Options:
 
 Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
 
-const OPTIONS = { traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag' } as const;
+const OPTIONS = { traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value' } as const;
 
 function requireFile(file: string, what: string): string {
   const abs = path.resolve(file);
@@ -61,6 +62,22 @@ async function main(argv: string[]): Promise<number> {
       const s = await ensureServices();
       const applied = await migrate(s.databaseUrl);
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'schema is up to date\n');
+      return 0;
+    }
+    case 'bench': {
+      const { runBench } = await import('../bench/runBench');
+      const positive = (v: unknown, name: string, dflt: number) => {
+        if (v === undefined) return dflt;
+        if (!/^[1-9]\d{0,6}$/.test(String(v))) throw new UsageError(`--${name} must be a positive integer; got "${v}"`);
+        return Number(v);
+      };
+      const agents = positive(options.agents, 'agents', 1000);
+      const events = positive(options.events, 'events', 30_000);
+      await runBench({
+        agents,
+        eventsPerAgent: Math.max(1, Math.ceil(events / agents)),
+        reportPath: options.report ? path.resolve(String(options.report)) : undefined,
+      });
       return 0;
     }
     case 'ingest':
