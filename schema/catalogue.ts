@@ -129,22 +129,64 @@ export function normaliseTarget(kind: string, value: string): string {
 }
 
 // Addresses recognised inside free text. Deliberately narrow: a miss here only loses a derived target, while a
-// false hit invents one the intent never declared.
-const EMAIL_RE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-const URL_RE =
-  /\b(?:https?:\/\/[^\s<>"'`)\]]+|www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:\/[^\s<>"'`)\]]*)?|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|io|ai|dev|app|co|uk|de|ch|fr|info|biz|ly|me|xyz|edu|gov)(?:\/[^\s<>"'`)\]]*)?)(?![A-Za-z0-9@-])/gi;
+// false hit invents one the intent never declared. Every scan is linear in the text: arguments and prompts are
+// attacker-influenced, and a backtracking regex over a 200 kB field would stall the reconciler for everyone.
+const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+const DOMAIN_RE = /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
+const MAX_LOCAL = 64;
+const MAX_DOMAIN = 253;
+const TLDS = new Set(['com', 'org', 'net', 'io', 'ai', 'dev', 'app', 'co', 'uk', 'de', 'ch', 'fr', 'info', 'biz', 'ly', 'me', 'xyz', 'edu', 'gov']);
 const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}\b/g;
+
+/** E-mail addresses found by expanding around each `@`: O(length), whatever the text. */
+function emailsInText(text: string): Array<{ start: number; end: number; value: string }> {
+  const out: Array<{ start: number; end: number; value: string }> = [];
+  let lastEnd = 0;
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > Math.max(lastEnd, at - MAX_LOCAL) && LOCAL_CHAR.test(text[start - 1]!)) start--;
+    if (start === at) continue;
+    let end = at + 1;
+    while (end < text.length && end - at - 1 < MAX_DOMAIN && DOMAIN_CHAR.test(text[end]!)) end++;
+    const domain = DOMAIN_RE.exec(text.slice(at + 1, end));
+    if (!domain) continue;
+    end = at + 1 + domain[0].length;
+    out.push({ start, end, value: text.slice(start, end) });
+    lastEnd = end;
+  }
+  return out;
+}
+
+/** A URL at the start of a token: an http(s) scheme, `www.`, or a host whose last label is a known TLD. */
+function urlInToken(token: string): string | null {
+  const t = token.replace(/[.,;:!?]+$/, '');
+  if (/^https?:\/\/./i.test(t)) return t;
+  const cut = t.search(/[/?#]/);
+  const host = cut < 0 ? t : t.slice(0, cut);
+  if (host.length === 0 || host.length > MAX_DOMAIN) return null;
+  const labels = host.split('.');
+  if (labels.length < 2 || !labels.every((l) => /^[A-Za-z0-9-]+$/.test(l))) return null;
+  if (!/^www$/i.test(labels[0]!) && !TLDS.has(labels[labels.length - 1]!.toLowerCase())) return null;
+  return t;
+}
 
 /** E-mail addresses, URLs and IBANs written in free text, normalised. */
 export function addressesInText(text: string): Target[] {
   const out: Target[] = [];
-  const emails = text.match(EMAIL_RE) ?? [];
-  for (const e of emails) out.push({ kind: 'email', value: normaliseTarget('email', e) });
+  const emails = emailsInText(text);
+  for (const e of emails) out.push({ kind: 'email', value: normaliseTarget('email', e.value) });
   // An e-mail's domain is not a URL the text mentions.
-  const withoutEmails = text.replace(EMAIL_RE, ' ');
-  for (const u of withoutEmails.match(URL_RE) ?? []) {
-    const trimmed = u.replace(/[.,;:!?]+$/, '');
-    if (trimmed) out.push({ kind: 'url', value: normaliseTarget('url', trimmed) });
+  let withoutEmails = '';
+  let from = 0;
+  for (const e of emails) {
+    withoutEmails += text.slice(from, e.start) + ' ';
+    from = e.end;
+  }
+  withoutEmails += text.slice(from);
+  for (const token of withoutEmails.split(/[\s<>"'`()[\]{},;]+/)) {
+    const url = token.length > 0 ? urlInToken(token) : null;
+    if (url) out.push({ kind: 'url', value: normaliseTarget('url', url) });
   }
   for (const i of text.match(IBAN_RE) ?? []) {
     // Two letters, two digits and at least ten more characters with a digit among them: not a plain word.
