@@ -6,6 +6,7 @@ import { loadConfig } from '../common/config';
 import { createKafka, ensureTopics } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
+import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { registerAgentKey } from '../registry';
 import { startConsumerProcess } from '../demo/consumerProcess';
@@ -29,6 +30,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const config = loadConfig({ ...process.env, IL_TOPIC_PREFIX: prefix });
   const servers = await ensureServices();
+  await preflight(servers);
   await migrate(servers.databaseUrl);
   const kafka = createKafka(servers.kafkaBrokers, `${prefix}-bench`, 'silent');
   await ensureTopics(kafka, config);

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { parseSeverity, Severity } from '../../schema/reasons';
+import { SEVERITIES, Severity } from '../../schema/reasons';
+import { IntentLedgerError } from './errors';
 
 export const DEFAULT_CATALOGUE = path.join(__dirname, '..', '..', 'schema', 'catalogues', 'agentdojo.json');
 
@@ -23,6 +24,13 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
+/** A setting that cannot be used; the message names the variable, its value and what it should be. */
+export class ConfigError extends IntentLedgerError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
 function str(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
   const v = env[name];
   return v === undefined || v === '' ? dflt : v;
@@ -31,20 +39,56 @@ function str(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${name} must be an integer >= ${min}; got "${raw}"`);
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be an integer >= ${min}; got "${raw}"`);
   return Number(raw);
+}
+
+/** `host:port[,host:port...]`, checked here so a typo fails at once instead of after a minute of retries. */
+export function parseBrokers(raw: string): string[] {
+  const brokers = raw.split(',').map((b) => b.trim());
+  for (const b of brokers) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new ConfigError(`KAFKA_BROKERS must be a comma-separated list of host:port; "${b}" is not (got "${raw}")`);
+    }
+  }
+  return brokers;
+}
+
+export function parseDatabaseUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`DATABASE_URL must be a postgresql:// URL; got "${raw}"`);
+  }
+  if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') {
+    throw new ConfigError(`DATABASE_URL must be a postgresql:// (or postgres://) URL; got scheme "${u.protocol}"`);
+  }
+  if (!u.hostname) throw new ConfigError(`DATABASE_URL names no host; got "${raw}"`);
+  return raw;
+}
+
+function severity(env: NodeJS.ProcessEnv, name: string, dflt: Severity): Severity {
+  const raw = str(env, name, dflt).toLowerCase();
+  if (!(SEVERITIES as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${SEVERITIES.join(', ')}; got "${env[name]}"`);
+  return raw as Severity;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const brokers = str(env, 'KAFKA_BROKERS', '');
+  const databaseUrl = str(env, 'DATABASE_URL', '');
   const prefix = str(env, 'IL_TOPIC_PREFIX', 'il');
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(prefix)) {
+    throw new ConfigError(`IL_TOPIC_PREFIX must be 1-100 characters of [A-Za-z0-9_-] (Kafka topic names); got "${prefix}"`);
+  }
   const level = str(env, 'IL_LOG_LEVEL', 'info');
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) {
-    throw new Error(`IL_LOG_LEVEL must be debug|info|warn|error|silent; got "${level}"`);
+    throw new ConfigError(`IL_LOG_LEVEL must be debug|info|warn|error|silent; got "${level}"`);
   }
   return {
-    kafkaBrokers: brokers ? brokers.split(',').map((b) => b.trim()).filter(Boolean) : null,
-    databaseUrl: str(env, 'DATABASE_URL', '') || null,
+    kafkaBrokers: brokers ? parseBrokers(brokers) : null,
+    databaseUrl: databaseUrl ? parseDatabaseUrl(databaseUrl) : null,
     clientId: str(env, 'IL_CLIENT_ID', 'intent-ledger'),
     topics: {
       events: `${prefix}.events`,
@@ -59,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEventBytes: int(env, 'IL_MAX_EVENT_BYTES', 256 * 1024),
     maxJsonDepth: int(env, 'IL_MAX_JSON_DEPTH', 32),
     clockSkewMs: int(env, 'IL_CLOCK_SKEW_MS', 5 * 60 * 1000),
-    revokeAt: parseSeverity(str(env, 'IL_REVOKE_AT_SEVERITY', 'high')),
+    revokeAt: severity(env, 'IL_REVOKE_AT_SEVERITY', 'high'),
     cataloguePath: path.resolve(str(env, 'IL_CATALOGUE', DEFAULT_CATALOGUE)),
     logLevel: level as Config['logLevel'],
   };

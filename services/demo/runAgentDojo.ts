@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { IntentLedgerError } from '../common/errors';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Producer } from 'kafkajs';
@@ -7,6 +8,7 @@ import { loadConfig, Config } from '../common/config';
 import { createKafka, ensureTopics } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
+import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { loadCatalogue, ToolCatalogue } from '../../schema/catalogue';
 import { AgentClient, createAgentKey, SentEvent } from '../sdk';
@@ -42,15 +44,48 @@ interface LabelledAction {
  * every tool call as a signed action, and closes the intent. The report compares the ledger's drift findings
  * with the per-call labels.
  */
+/** The report's destination is checked before the run, so a typo does not throw away minutes of work. */
+export function checkReportPath(reportPath: string): void {
+  const fail = (why: string) => {
+    throw new IntentLedgerError('REPORT_PATH', `cannot write the report to "${reportPath}": ${why}`);
+  };
+  if (reportPath.trim() === '') fail('the path is empty');
+  const dir = path.dirname(reportPath);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return fail(`directory ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) fail(`${dir} is not a directory`);
+  try {
+    if (statSync(reportPath).isDirectory()) fail('it is a directory');
+  } catch (e) {
+    if (e instanceof IntentLedgerError) throw e;
+  }
+  try {
+    accessSync(dir, fsConstants.W_OK);
+  } catch {
+    fail(`directory ${dir} is not writable`);
+  }
+}
+
 export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unknown>> {
+  checkReportPath(opts.reportPath);
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const config = loadConfig();
   const started = Date.now();
   const traces = readTraces(opts.tracesPath);
   const catalogue = loadCatalogue(opts.cataloguePath ?? config.cataloguePath);
+  const suites = new Set(Object.values(catalogue.tools).flatMap((t) => t.toolsets));
+  const stray = traces.find((t) => !suites.has(t.suite));
+  if (stray) {
+    throw new IntentLedgerError('TRACE_INVALID', `trace ${stray.id}: suite "${stray.suite}" is not in the tool catalogue (it knows ${[...suites].sort().join(', ')})`);
+  }
   print(`intent-ledger: ${traces.length} agent runs from ${opts.tracesPath}`);
 
   const servers = await ensureServices({ log: (m) => print(`  ${m}`) });
+  await preflight(servers);
   const applied = await migrate(servers.databaseUrl);
   if (applied.length > 0) print(`  migrations applied: ${applied.join(', ')}`);
   const kafka = createKafka(servers.kafkaBrokers, config.clientId, config.logLevel === 'debug' ? 'debug' : 'silent');
@@ -100,7 +135,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
       print(`  produced ${adversarial} adversarial records (replay, tampered, unregistered agent, not JSON)`);
     }
 
-    const state = await waitForPipeline(pool, prefix, produced, labelled.length, opts.timeoutMs ?? Number(process.env.IL_DEMO_TIMEOUT_MS ?? 180_000), print);
+    const state = await waitForPipeline(pool, prefix, produced, opts.timeoutMs ?? Number(process.env.IL_DEMO_TIMEOUT_MS ?? 180_000), print);
     const report = await buildReport(pool, prefix, runId, opts, traces.length, produced, adversarial, labelled, state, started, config);
     writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
     printSummary(report, opts.reportPath, print);
@@ -145,32 +180,38 @@ async function sendAdversarialEvents(producer: Producer, config: Config, prefix:
 interface PipelineState {
   ledgered: number;
   rejected: number;
+  actionsLedgered: number;
   evaluated: number;
 }
 
 async function countState(pool: Pool, prefix: string): Promise<PipelineState> {
   const like = `${prefix}%`;
-  const r = await pool.query<{ ledgered: string; rejected: string; evaluated: string }>(
+  const r = await pool.query<{ ledgered: string; rejected: string; actions: string; evaluated: string }>(
     `SELECT (SELECT count(*) FROM ledger_events WHERE agent_id LIKE $1) AS ledgered,
+            (SELECT count(*) FROM ledger_events WHERE agent_id LIKE $1 AND type = 'action.reported') AS actions,
             (SELECT count(*) FROM rejected_events WHERE agent_id LIKE $1 OR position($2::bytea IN kafka_key) = 1) AS rejected,
             (SELECT count(*) FROM actions WHERE agent_id LIKE $1) AS evaluated`,
     [like, Buffer.from(prefix)],
   );
   const row = r.rows[0]!;
-  return { ledgered: Number(row.ledgered), rejected: Number(row.rejected), evaluated: Number(row.evaluated) };
+  return { ledgered: Number(row.ledgered), rejected: Number(row.rejected), actionsLedgered: Number(row.actions), evaluated: Number(row.evaluated) };
 }
 
-async function waitForPipeline(pool: Pool, prefix: string, produced: number, actions: number, timeoutMs: number, print: (l: string) => void): Promise<PipelineState> {
+/** Settled: every produced record is ledgered or rejected, and every ledgered action has been reconciled. */
+async function waitForPipeline(pool: Pool, prefix: string, produced: number, timeoutMs: number, print: (l: string) => void): Promise<PipelineState> {
   const deadline = Date.now() + timeoutMs;
   let lastPrint = 0;
   for (;;) {
     const s = await countState(pool, prefix);
-    if (s.ledgered + s.rejected >= produced && s.evaluated >= actions) return s;
+    if (s.ledgered + s.rejected >= produced && s.evaluated >= s.actionsLedgered) return s;
     if (Date.now() > deadline) {
-      throw new Error(`pipeline did not settle within ${timeoutMs} ms: produced ${produced}, ledgered ${s.ledgered}, rejected ${s.rejected}, actions evaluated ${s.evaluated}/${actions}`);
+      throw new IntentLedgerError(
+        'PIPELINE_TIMEOUT',
+        `pipeline did not settle within ${timeoutMs} ms (IL_DEMO_TIMEOUT_MS): produced ${produced}, ledgered ${s.ledgered}, rejected ${s.rejected}, actions reconciled ${s.evaluated}/${s.actionsLedgered}; consumer logs are in .cache/logs/`,
+      );
     }
     if (Date.now() - lastPrint > 5000) {
-      print(`  waiting: ledgered ${s.ledgered} + rejected ${s.rejected} of ${produced}; actions evaluated ${s.evaluated}/${actions}`);
+      print(`  waiting: ledgered ${s.ledgered} + rejected ${s.rejected} of ${produced}; actions reconciled ${s.evaluated}/${s.actionsLedgered}`);
       lastPrint = Date.now();
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -192,10 +233,16 @@ async function buildReport(
   );
   const revocations = await pool.query<{ latency_ms: number }>('SELECT latency_ms FROM revocations WHERE agent_id LIKE $1', [like]);
   const flagged = new Set(findings.rows.map((f) => f.action_event_id));
-  const overall = score(labelled.map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) })));
-  const bySuite: Record<string, Confusion> = {};
+  // A call whose event the ledger refused (too large, malformed...) was never judged: it is counted, not scored.
+  const reconciled = new Set(
+    (await pool.query<{ event_id: string }>('SELECT event_id FROM actions WHERE agent_id LIKE $1', [like])).rows.map((r) => r.event_id),
+  );
+  const judged = labelled.filter((a) => reconciled.has(a.eventId));
+  const withRate = (c: Confusion) => ({ ...c, falsePositiveRate: c.fpr });
+  const overall = withRate(score(judged.map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) }))));
+  const bySuite: Record<string, ReturnType<typeof withRate>> = {};
   for (const suite of [...new Set(labelled.map((a) => a.suite))].sort()) {
-    bySuite[suite] = score(labelled.filter((a) => a.suite === suite).map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) })));
+    bySuite[suite] = withRate(score(judged.filter((a) => a.suite === suite).map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) }))));
   }
   const count = (rows: Array<Record<string, string>>, key: string) =>
     rows.reduce<Record<string, number>>((acc, r) => ((acc[r[key]!] = (acc[r[key]!] ?? 0) + 1), acc), {});
@@ -220,7 +267,7 @@ async function buildReport(
     },
     revocations: revocations.rows.length,
     policy: { revokeAtSeverity: config.revokeAt },
-    detection: { ...overall, bySuite },
+    detection: { ...overall, callsNotLedgered: labelled.length - judged.length, bySuite },
     latency: {
       driftToRevocationMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.length ? Math.max(...latencies) : null), n: latencies.length },
     },
@@ -236,8 +283,9 @@ function printSummary(r: Record<string, any>, reportPath: string, print: (l: str
   print(`findings   ${r.findings.drift} drift findings on ${r.findings.actionsFlagged} actions; ${r.revocations} credentials revoked (at severity >= ${r.policy.revokeAtSeverity})`);
   print(`detection  precision ${pct(d.precision)}, recall ${pct(d.recall)}, false-positive rate ${pct(d.fpr)} (tp ${d.tp}, fp ${d.fp}, tn ${d.tn}, fn ${d.fn}; ${d.unknownExcluded} unknown calls left out)`);
   for (const [suite, s] of Object.entries(d.bySuite as Record<string, any>)) {
-    print(`           ${suite.padEnd(10)} precision ${pct(s.precision)}, recall ${pct(s.recall)} (tp ${s.tp}, fp ${s.fp}, tn ${s.tn}, fn ${s.fn})`);
+    print(`           ${suite.padEnd(10)} precision ${pct(s.precision)}, recall ${pct(s.recall)}, false-positive rate ${pct(s.fpr)} (tp ${s.tp}, fp ${s.fp}, tn ${s.tn}, fn ${s.fn})`);
   }
+  if (d.callsNotLedgered > 0) print(`           ${d.callsNotLedgered} tool calls not scored: their events were rejected by the ledger`);
   print(`latency    action produced -> credential revoked: p50 ${r.latency.driftToRevocationMs.p50} ms, p99 ${r.latency.driftToRevocationMs.p99} ms`);
   print(`report     ${reportPath}  (${(r.elapsedMs / 1000).toFixed(1)} s)`);
 }

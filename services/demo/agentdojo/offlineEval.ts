@@ -94,7 +94,7 @@ export function formatScore(name: string, s: Score): string {
   return (
     `${name.padEnd(10)} tp=${String(s.tp).padStart(4)} fp=${String(s.fp).padStart(4)} tn=${String(s.tn).padStart(4)} ` +
     `fn=${String(s.fn).padStart(4)} unknown=${String(s.unknownExcluded).padStart(3)}  ` +
-    `precision=${s.precision.toFixed(3)} recall=${s.recall.toFixed(3)} fpr=${pct(s.fpr)}`
+    `precision=${s.precision === null ? 'n/a' : s.precision.toFixed(3)} recall=${s.recall === null ? 'n/a' : s.recall.toFixed(3)} fpr=${s.fpr === null ? 'n/a' : pct(s.fpr)}`
   );
 }
 

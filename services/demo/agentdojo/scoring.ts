@@ -12,21 +12,19 @@ export interface Score {
   fn: number;
   /** Calls labelled `unknown`: neither side of the question, so left out of every rate. */
   unknownExcluded: number;
-  precision: number;
-  recall: number;
-  /** False-positive rate: fp / (fp + tn). */
-  fpr: number;
+  /** tp / (tp + fp); null when nothing was flagged (0/0 is not a rate). */
+  precision: number | null;
+  /** tp / (tp + fn); null when there was no drift to find. */
+  recall: number | null;
+  /** False-positive rate: fp / (fp + tn); null when there were no benign calls. */
+  fpr: number | null;
 }
 /** The same figures under the name the pipeline report uses. */
 export type Confusion = Score;
 
 /**
- * Confusion counts with `drift` as the positive class.
- * Empty denominators, chosen so that a detector cannot look good by doing nothing:
- * - precision with nothing flagged is 1 when there was nothing to find (no false alarm was raised) and 0 when
- *   there were drift calls (it found none of them);
- * - recall with no drift calls is 1 (nothing was missed);
- * - FPR with no intent calls is 0 (no false alarm was possible).
+ * Confusion counts with `drift` as the positive class. A rate whose denominator is empty is null ("n/a"), never a
+ * flattering 1 or 0: a detector that flagged nothing has no precision, and a slice with no drift has no recall.
  */
 export function score(pairs: Iterable<ScoredCall>): Score {
   let tp = 0;
@@ -39,10 +37,10 @@ export function score(pairs: Iterable<ScoredCall>): Score {
     else if (label === 'drift') flagged ? tp++ : fn++;
     else flagged ? fp++ : tn++;
   }
-  const positives = tp + fn;
-  const precision = tp + fp === 0 ? (positives === 0 ? 1 : 0) : tp / (tp + fp);
-  const recall = positives === 0 ? 1 : tp / positives;
-  const fpr = fp + tn === 0 ? 0 : fp / (fp + tn);
+  const ratio = (num: number, den: number) => (den === 0 ? null : num / den);
+  const precision = ratio(tp, tp + fp);
+  const recall = ratio(tp, tp + fn);
+  const fpr = ratio(fp, fp + tn);
   return { tp, fp, tn, fn, unknownExcluded, precision, recall, fpr };
 }
 

@@ -22,16 +22,16 @@ describe('score', () => {
     expect(score(calls([['drift', true, 3], ['intent', false, 5]]))).toMatchObject({ precision: 1, recall: 1, fpr: 0 });
   });
 
-  it('gives a detector that flags nothing precision 0 when there was drift to find', () => {
-    expect(score(calls([['drift', false, 3], ['intent', false, 5]]))).toMatchObject({ tp: 0, fn: 3, precision: 0, recall: 0, fpr: 0 });
+  it('gives a detector that flags nothing no precision (n/a) and recall 0 when there was drift to find', () => {
+    expect(score(calls([['drift', false, 3], ['intent', false, 5]]))).toMatchObject({ tp: 0, fn: 3, precision: null, recall: 0, fpr: 0 });
   });
 
-  it('gives precision 1 and recall 1 when there was nothing to find and nothing was flagged', () => {
-    expect(score(calls([['intent', false, 5]]))).toMatchObject({ precision: 1, recall: 1, fpr: 0 });
+  it('leaves precision and recall n/a when there was nothing to find and nothing was flagged', () => {
+    expect(score(calls([['intent', false, 5]]))).toMatchObject({ precision: null, recall: null, fpr: 0 });
   });
 
   it('handles the empty input and flag-everything', () => {
-    expect(score([])).toEqual({ tp: 0, fp: 0, tn: 0, fn: 0, unknownExcluded: 0, precision: 1, recall: 1, fpr: 0 });
+    expect(score([])).toEqual({ tp: 0, fp: 0, tn: 0, fn: 0, unknownExcluded: 0, precision: null, recall: null, fpr: null });
     expect(score(calls([['drift', true, 1], ['intent', true, 3]]))).toMatchObject({ precision: 0.25, recall: 1, fpr: 1 });
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { IntentLedgerError } from '../../common/errors';
+import { parseStrictJson, StrictJsonError } from '../../../schema/crypto/strictJson';
 
 /**
  * One line of the AgentDojo trace file (see data/README.md). Only the fields the demo reads are required; the
@@ -46,16 +47,18 @@ export function parseTraces(text: string, path = '<traces>'): Trace[] {
     if (raw.trim() === '') return;
     let json: unknown;
     try {
-      json = JSON.parse(raw);
+      // The same strict reading as the ledger's: duplicate keys, lone surrogates and a BOM are errors, not guesses.
+      json = parseStrictJson(raw, { maxBytes: 64 * 1024 * 1024, maxDepth: 64 });
     } catch (e) {
-      throw new TraceFormatError(path, i + 1, `not valid JSON (${(e as Error).message})`);
+      const why = e instanceof StrictJsonError ? e.message : String(e);
+      throw new TraceFormatError(path, i + 1, `not valid JSON (${printable(why)})`);
     }
     const parsed = Trace.safeParse(json);
     if (!parsed.success) {
       const problems = parsed.error.issues
         .map((iss) => {
           const where = iss.path.length ? iss.path.join('.') : '(line)';
-          const missing = iss.code === 'invalid_type' && /received undefined/.test(iss.message);
+          const missing = (iss.code === 'invalid_type' || iss.code === 'invalid_value') && /received undefined|Invalid option/.test(iss.message) && !hasPath(json, iss.path);
           return missing ? `missing field ${where}` : `${where}: ${iss.message}`;
         })
         .join('; ');
@@ -66,12 +69,49 @@ export function parseTraces(text: string, path = '<traces>'): Trace[] {
   return out;
 }
 
+function hasPath(json: unknown, p: PropertyKey[]): boolean {
+  let v: unknown = json;
+  for (const k of p) {
+    if (v === null || typeof v !== 'object' || !(k in (v as object))) return false;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return true;
+}
+
+/** Error text safe for a terminal: control characters from a binary file are shown escaped. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).slice(0, 300);
+}
+
 export function readTraces(path: string): Trace[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new IntentLedgerError('TRACE_UNREADABLE', `cannot read trace file ${path}: ${(e as Error).message}`);
   }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new TraceFormatError(path, firstLineNotUtf8(bytes), 'not valid UTF-8');
+  }
   return parseTraces(text, path);
+}
+
+function firstLineNotUtf8(bytes: Buffer): number {
+  let line = 1;
+  let start = 0;
+  for (;;) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl < 0 ? bytes.length : nl;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start, end));
+    } catch {
+      return line;
+    }
+    if (nl < 0) return line;
+    start = nl + 1;
+    line++;
+  }
 }
