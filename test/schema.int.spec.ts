@@ -61,7 +61,7 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
         data: {
           eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 1n, type: 'intent.declared', prevHash: null, eventHash: 'ab'.repeat(32), ts: now,
           payload: { intentId: 'i1', nested: { list: [1, 'two', null] } }, signature: 'sig', raw: Buffer.from('{}'), rawSha256: Buffer.alloc(32, 1), kafkaTopic: 'il.events',
-          kafkaPartition: 0, kafkaOffset: 42n, producedAt: now,
+          kafkaPartition: 0, kafkaOffset: 42n, producedAt: now, leafIndex: 0n,
         },
       });
       await prisma.rejectedEvent.create({
@@ -87,6 +87,12 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
           severity: 'critical', actionProducedAt: now, revokedAt: new Date(now.getTime() + 12), latencyMs: 12.5,
         },
       });
+      // The migration made the tip row; the ledger key and a tree head over leaf 0.
+      await prisma.ledgerTip.update({ where: { id: 1 }, data: { nextLeafIndex: 1n } });
+      await prisma.ledgerKey.create({ data: { keyId: 'ed25519:ledger', publicKey: pk } });
+      await prisma.treeHead.create({
+        data: { treeSize: 1n, rootHash: 'ef'.repeat(32), signedAt: now, keyId: 'ed25519:ledger', signature: 'sig', frontier: ['ef'.repeat(32)] },
+      });
 
       const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: true, head: true } });
       expect(agent.displayName).toBe('first agent');
@@ -98,6 +104,14 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       expect(ev.kafkaOffset).toBe(42n);
       expect(ev.ts.toISOString()).toBe(now.toISOString());
       expect(ev.position).toBeGreaterThan(0n);
+      expect(ev.leafIndex).toBe(0n);
+      const tip = await prisma.ledgerTip.findUniqueOrThrow({ where: { id: 1 } });
+      expect(tip.logId).toMatch(/^il-log:[0-9a-f-]{36}$/);
+      expect(tip.nextLeafIndex).toBe(1n);
+      const head = await prisma.treeHead.findUniqueOrThrow({ where: { treeSize: 1n }, include: { key: true } });
+      expect(head.frontier).toEqual(['ef'.repeat(32)]);
+      expect(head.signedAt.toISOString()).toBe(now.toISOString());
+      expect(Buffer.from(head.key.publicKey).equals(pk)).toBe(true);
       const rej = await prisma.rejectedEvent.findFirstOrThrow({ where: { reasonCode: 'SIG_INVALID' } });
       expect([...rej.raw]).toEqual([0, 255, 1]);
       expect((await prisma.integrityFinding.findFirstOrThrow()).observedSeq).toBe(5n);
@@ -111,8 +125,14 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
 
       // The database, not only the client, holds the line on what the ledger may contain.
       await expect(prisma.ledgerEvent.create({
-        data: { eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 2n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), rawSha256: Buffer.alloc(32), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 1n, producedAt: now },
+        data: { eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 2n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), rawSha256: Buffer.alloc(32), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 1n, producedAt: now, leafIndex: 1n },
       })).rejects.toThrow();
+      // Two events cannot share a leaf, a tree head needs a known ledger key, and there is only one tip.
+      await expect(prisma.ledgerEvent.create({
+        data: { eventId: 'e9', agentId: 'a1', keyId: 'k1', seq: 9n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), rawSha256: Buffer.alloc(32), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 9n, producedAt: now, leafIndex: 0n },
+      })).rejects.toThrow();
+      await expect(prisma.treeHead.create({ data: { treeSize: 2n, rootHash: 'ef'.repeat(32), signedAt: now, keyId: 'ed25519:nobody', signature: 's', frontier: [] } })).rejects.toThrow();
+      await expect(prisma.ledgerTip.create({ data: { id: 2, logId: 'x', nextLeafIndex: 0n } })).rejects.toThrow();
       await expect(prisma.agentKey.create({ data: { keyId: 'k2', agentId: 'a1', publicKey: Buffer.alloc(31) } })).rejects.toThrow();
     } finally {
       await prisma.$disconnect();
