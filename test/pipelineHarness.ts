@@ -8,7 +8,7 @@ import { createPool } from '../services/common/db';
 import { loadCatalogue, ToolCatalogue } from '../schema/catalogue';
 import { startIngestConsumer, IngestConsumer } from '../consumers/ingest';
 import { startReconciler, Reconciler } from '../consumers/reconciler/reconcilerConsumer';
-import { AgentClient, createAgentKey } from '../services/sdk';
+import { AgentClient, createAgentKey, createAgentProducer } from '../services/sdk';
 import { registerAgentKey } from '../services/registry';
 
 /**
@@ -38,7 +38,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const kafka = createKafka(config.kafkaBrokers!, `${prefix}-test`, 'silent');
   await ensureTopics(kafka, config);
   const pool = createPool(databaseUrl, 8);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createAgentProducer(kafka);
   await producer.connect();
   const catalogue = loadCatalogue(config.cataloguePath);
   const log = createLogger('silent');

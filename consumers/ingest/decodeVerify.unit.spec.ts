@@ -3,6 +3,7 @@ import { verifyEnvelope, RegisteredKey } from './verifyEnvelope';
 import { AgentClient, createAgentKey } from '../../services/sdk';
 import type { Envelope } from '../../schema/events';
 import type { Producer } from 'kafkajs';
+import { GROUP_ORDER } from '../../schema/crypto/ed25519';
 
 const limits = { maxBytes: 64 * 1024, maxDepth: 32, clockSkewMs: 5 * 60_000 };
 const now = new Date();
@@ -47,6 +48,32 @@ describe('decodeEvent + verifyEnvelope', () => {
     expect(reason(Buffer.from(JSON.stringify(localTs)))).toBe('BAD_TIMESTAMP');
     const extra = { ...signed.envelope, extra: true };
     expect(reason(Buffer.from(JSON.stringify(extra)))).toBe('SCHEMA_INVALID');
+  });
+
+  it('refuses what Postgres cannot store (year 0000, U+0000 in any string) instead of failing the ledger insert', () => {
+    const year0 = decodeEvent(Buffer.from(JSON.stringify({ ...signed.envelope, ts: '0000-01-01T00:00:00.000Z' })), limits, now);
+    expect(!year0.ok && year0.reason).toBe('BAD_TIMESTAMP');
+    const nul = decodeEvent(Buffer.from(JSON.stringify({ ...signed.envelope, payload: { ...intent, task: 'a\u0000b' } })), limits, now);
+    expect(nul).toMatchObject({ ok: false, reason: 'SCHEMA_INVALID', agentId: 'agent-1', detail: '/payload/task: strings may not contain U+0000 (the ledger\'s JSON and text columns cannot hold it)' });
+    const nulKey = decodeEvent(Buffer.from(JSON.stringify({ ...signed.envelope, payload: { ...intent, allowedTargets: [{ kind: 'iban', value: 'x\u0000' }] } })), limits, now);
+    expect(nulKey).toMatchObject({ ok: false, reason: 'SCHEMA_INVALID', detail: expect.stringMatching(/^\/payload\/allowedTargets\/0\/value: /) });
+    // Ids that are not well-formed ids are not carried onto the rejected row, and details never carry control characters.
+    const badIds = decodeEvent(Buffer.from('{"agentId":"a\\u0000b","eventId":"' + 'e'.repeat(200) + '"}'), limits, now);
+    expect(badIds).toMatchObject({ ok: false, reason: 'SCHEMA_INVALID', agentId: null, eventId: null });
+    expect(!badIds.ok && /[\u0000-\u001f]/.test(badIds.detail)).toBe(false);
+  });
+
+  it('says why a signature with S + L is refused', () => {
+    const env = decodeOk(signed.bytes);
+    const sig = Buffer.from(env.sig, 'base64url');
+    let s = 0n;
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]!);
+    let t = s + GROUP_ORDER;
+    for (let i = 32; i < 64; i++) {
+      sig[i] = Number(t & 0xffn);
+      t >>= 8n;
+    }
+    expect(verifyEnvelope({ ...env, sig: sig.toString('base64url') }, registered, true)).toMatchObject({ ok: false, reason: 'SIG_INVALID', detail: expect.stringContaining('non-canonical S') });
   });
 
   it('flags, but does not reject, a timestamp outside the clock-skew window', () => {

@@ -11,6 +11,8 @@ import {
   findProcessed,
   insertLedgerRows,
   insertRejectedRows,
+  lockTip,
+  advanceTip,
   insertIntegrityFindings,
   updateHeads,
   LedgerRow,
@@ -32,6 +34,7 @@ export interface InRecord {
 export interface BatchOutcome {
   notices: LedgerNotice[]; // ledgered events to announce, in ledger order (includes re-announcements of redeliveries)
   rejected: RejectedRow[]; // rejected in this call (not redeliveries)
+  ledgered: number; // rows this call added to the ledger (new leaves)
 }
 
 interface Candidate {
@@ -45,6 +48,7 @@ interface Candidate {
  * Turns one partition's batch of records into ledger rows and rejected rows in a single transaction. The Kafka
  * offset may be committed only after this returns. Processing is idempotent by Kafka coordinates (a redelivered
  * record is recognised and only re-announced) and by event id and (agent, seq) (a replayed event is rejected).
+ * Ledgered rows take the next leaf indices of the ledger's append order, which signed tree heads cover.
  */
 export async function ingestBatch(
   pool: Pool,
@@ -63,7 +67,11 @@ export async function ingestBatch(
 
   const rejected: RejectedRow[] = [];
   const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });
-  const producedAt = (r: InRecord) => new Date(Number(r.timestamp));
+  // The record timestamp is the producer's claim; one Postgres cannot store (year -29719) must not stall the partition.
+  const producedAt = (r: InRecord): Date | null => {
+    const ms = Number(r.timestamp);
+    return Number.isFinite(ms) && ms > -62135596800000 && ms < 253402300800000 ? new Date(ms) : null;
+  };
   const reject = (r: InRecord, reason: RejectedRow['reason'], detail: string, agentId: string | null, eventId: string | null) =>
     rejected.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), rawSha256: sha.get(r.offset)!, agentId, eventId, coords: coords(r), kafkaKey: r.key, producedAt: producedAt(r) });
 
@@ -89,8 +97,20 @@ export async function ingestBatch(
 
   // 2. The chain, under a lock on each agent's head.
   const client = await pool.connect();
+  let skewed = 0;
   try {
     await client.query('BEGIN');
+    // One writer per partition: if a rebalance briefly gives this partition to two consumers, the second waits here
+    // and then sees what the first wrote, instead of recording the first one's events as replays.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [topic, partition]);
+    const meanwhile = await findProcessed(client, topic, partition, fresh.map((r) => ({ offset: r.offset, sha256: sha.get(r.offset)! })));
+    if (meanwhile.ledgered.size > 0 || meanwhile.rejected.size > 0) {
+      const done = (offset: string) => meanwhile.ledgered.has(offset) || meanwhile.rejected.has(offset);
+      metrics.redelivered += meanwhile.ledgered.size + meanwhile.rejected.size;
+      verified.splice(0, verified.length, ...verified.filter((c) => !done(c.rec.offset)));
+      rejected.splice(0, rejected.length, ...rejected.filter((r) => !done(r.coords.offset)));
+      for (const [offset, n] of meanwhile.ledgered) processed.ledgered.set(offset, n);
+    }
     const agentIds = [...new Set(verified.map((c) => c.envelope.agentId))];
     const heads = await lockHeads(client, agentIds);
     const byId = await findByEventIds(client, verified.map((c) => c.envelope.eventId));
@@ -98,7 +118,7 @@ export async function ingestBatch(
       client,
       verified.filter((c) => c.envelope.seq <= (heads.get(c.envelope.agentId)?.lastSeq ?? 0)).map((c) => ({ agentId: c.envelope.agentId, seq: c.envelope.seq })),
     );
-    const toLedger: LedgerRow[] = [];
+    const toLedger: Array<Omit<LedgerRow, 'leafIndex'>> = [];
     const findings: IntegrityRow[] = [];
     const changed = new Map<string, ChainHead>();
     for (const c of verified) {
@@ -113,30 +133,37 @@ export async function ingestBatch(
         continue;
       }
       if (c.clockSkewMs !== null) {
-        metrics.clockSkewFlagged += 1;
+        skewed += 1;
         findings.push({ agentId: e.agentId, reason: 'CLOCK_SKEW', severity: 'low', detail: `event ts is ${Math.round(c.clockSkewMs / 1000)}s from the ledger's clock`, eventId: e.eventId, expectedSeq: null, observedSeq: e.seq });
       }
       toLedger.push({
         eventId: e.eventId, agentId: e.agentId, keyId: e.keyId, seq: e.seq, type: e.type, prevHash: e.prevHash, eventHash: c.hash,
-        ts: e.ts, payload: e.payload, signature: e.sig, raw: c.rec.value!, rawSha256: sha.get(c.rec.offset)!, coords: coords(c.rec), producedAt: producedAt(c.rec),
+        ts: e.ts, payload: e.payload, signature: e.sig, raw: c.rec.value!, rawSha256: sha.get(c.rec.offset)!, coords: coords(c.rec), producedAt: producedAt(c.rec) ?? at,
       });
       byId.set(e.eventId, { eventId: e.eventId, hash: c.hash });
       bySeq.set(`${e.agentId}\u0000${e.seq}`, { eventId: e.eventId, hash: c.hash });
       changed.set(e.agentId, { lastSeq: Math.max(head.lastSeq, e.seq), lastHash: e.seq >= head.lastSeq ? c.hash : head.lastHash });
     }
-    const notices = await insertLedgerRows(client, toLedger);
-    if (notices.length !== toLedger.length) {
-      // Someone else wrote one of these rows between our checks and the insert; roll back and let Kafka redeliver.
-      throw new Error(`ledger insert wrote ${notices.length} of ${toLedger.length} rows; retrying the batch`);
-    }
     await insertRejectedRows(client, rejected);
     await insertIntegrityFindings(client, findings);
     await updateHeads(client, changed);
+    // Last, so that the lock every ingest transaction queues on is held only for the insert and the commit.
+    let notices: LedgerNotice[] = [];
+    if (toLedger.length > 0) {
+      const first = await lockTip(client);
+      notices = await insertLedgerRows(client, toLedger.map((r, i) => ({ ...r, leafIndex: first + i })));
+      if (notices.length !== toLedger.length) {
+        // Someone else wrote one of these rows between our checks and the insert; roll back and let Kafka redeliver.
+        throw new Error(`ledger insert wrote ${notices.length} of ${toLedger.length} rows; retrying the batch`);
+      }
+      await advanceTip(client, first + toLedger.length);
+    }
     await client.query('COMMIT');
     metrics.ledgered += notices.length;
+    metrics.clockSkewFlagged += skewed;
     for (const r of rejected) metrics.countRejected(r.reason);
     const reannounced = [...processed.ledgered.values()];
-    return { notices: [...reannounced, ...notices], rejected };
+    return { notices: [...reannounced, ...notices], rejected, ledgered: notices.length };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

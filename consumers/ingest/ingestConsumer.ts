@@ -1,27 +1,59 @@
-import type { Kafka, Consumer, Producer } from 'kafkajs';
+import { createHash } from 'node:crypto';
+import type { Kafka, Consumer, Producer, Message, TopicMessages } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { ingestBatch } from './ingestBatch';
 import { IngestMetrics } from './ingestMetrics';
+import { loadIntegrityConfig, loadOrCreateLedgerKey, TreeHeadSigner, TreeHeadSignerOptions } from '../../services/integrity';
+import type { RejectedRow } from './ledgerStore';
 
 export interface IngestConsumer {
   metrics: IngestMetrics;
   /** Resolves when the consumer has joined its group and been given partitions. */
   joined: Promise<void>;
+  /**
+   * Resolves (never rejects) if kafkajs gives up on the consumer for good: it then no longer reads anything, so a
+   * process should exit and be restarted rather than sit there looking healthy.
+   */
+  failed: Promise<Error>;
   stop(): Promise<void>;
+}
+
+/**
+ * Most value bytes sent to Kafka in one request. The broker refuses a record batch over its message.max.bytes
+ * (1 MiB by default), and that refusal cannot be retried away: a batch of large ledger notices or dead letters must
+ * go out in pieces, or the partition it came from would fail the same way on every redelivery.
+ */
+export const SEND_BUDGET_BYTES = 512 * 1024;
+
+export interface IngestOptions {
+  /** How tree heads are signed; default from the environment (IL_LEDGER_KEY_FILE, IL_TREE_HEAD_EVERY_N/_MS). */
+  treeHeads?: Omit<TreeHeadSignerOptions, 'log'>;
 }
 
 /**
  * Reads the agents' events topic, ledgers each partition batch in one transaction, announces ledgered events on
  * the ledger topic and rejected ones on the dead-letter topic, and only then commits the offsets. A crash anywhere
- * before the commit means redelivery, which ingestBatch makes harmless.
+ * before the commit means redelivery, which ingestBatch makes harmless. Alongside, it signs tree heads over the
+ * ledger (every N leaves or T ms, and on stop).
  */
-export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Config, log: Logger): Promise<IngestConsumer> {
+export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Config, log: Logger, opts: IngestOptions = {}): Promise<IngestConsumer> {
   const metrics = new IngestMetrics();
+  const signer = new TreeHeadSigner(pool, { ...(opts.treeHeads ?? treeHeadsFromEnv()), log: log.child({ component: 'tree-heads' }) });
   const consumer: Consumer = kafka.consumer({ groupId: config.ingestGroup, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024 });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // Not kafkajs's idempotent mode, which can acknowledge a record it never wrote after an ambiguous failure when
+  // partitions send concurrently (see services/sdk/agentProducer.ts). A retried notice or dead letter may arrive
+  // twice instead, which the reconciler and dead-letter readers take as the same one.
+  const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  const failed = new Promise<Error>((resolve) =>
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      log.error('ingest consumer stopped after an error kafkajs will not retry', { error: payload.error.message });
+      resolve(payload.error);
+    }),
+  );
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
   const limits = { maxBytes: config.maxEventBytes, maxDepth: config.maxJsonDepth, clockSkewMs: config.clockSkewMs };
@@ -35,7 +67,8 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
       const out = await ingestBatch(pool, batch.topic, batch.partition, records, limits, metrics);
-      const sends = [];
+      signer.noteAppended(out.ledgered);
+      const sends: TopicMessages[] = [];
       if (out.notices.length > 0) {
         sends.push({
           topic: config.topics.ledger,
@@ -43,16 +76,9 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
         });
       }
       if (out.rejected.length > 0) {
-        sends.push({
-          topic: config.topics.deadLetter,
-          messages: out.rejected.map((r) => ({
-            key: r.kafkaKey,
-            value: r.raw,
-            headers: { reason: r.reason, detail: r.detail.slice(0, 500), source: `${r.coords.topic}/${r.coords.partition}/${r.coords.offset}` },
-          })),
-        });
+        sends.push({ topic: config.topics.deadLetter, messages: out.rejected.map((r) => deadLetter(r, config.maxEventBytes)) });
       }
-      if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
+      for (const request of splitSends(sends, SEND_BUDGET_BYTES)) await producer.sendBatch({ topicMessages: request });
       const last = batch.messages[batch.messages.length - 1]!.offset;
       // resolveOffset moves kafkajs's fetch position; commitOffsets alone would have it fetch this batch again.
       resolveOffset(last);
@@ -64,12 +90,57 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
     },
   });
 
+  signer.start();
   return {
     metrics,
     joined,
+    failed,
     async stop() {
       await consumer.disconnect();
+      await signer.stop();
       await producer.disconnect();
     },
   };
+}
+
+function treeHeadsFromEnv(): Omit<TreeHeadSignerOptions, 'log'> {
+  const c = loadIntegrityConfig();
+  return { key: loadOrCreateLedgerKey(c.keyFile), everyN: c.treeHeadEveryN, everyMs: c.treeHeadEveryMs };
+}
+
+/**
+ * The dead-letter copy of a rejected record. Bytes over the ledger's own size limit are not copied (they could
+ * exceed what the broker accepts); headers say so, and rejected_events holds them in full.
+ */
+function deadLetter(r: RejectedRow, maxEventBytes: number): Message {
+  const headers: Record<string, string> = { reason: r.reason, detail: r.detail.slice(0, 500), source: `${r.coords.topic}/${r.coords.partition}/${r.coords.offset}` };
+  if (r.raw.length <= maxEventBytes) return { key: r.kafkaKey, value: r.raw, headers };
+  return {
+    key: r.kafkaKey,
+    value: null,
+    headers: { ...headers, 'raw-omitted': 'larger than IL_MAX_EVENT_BYTES; the bytes are in rejected_events', 'raw-bytes': String(r.raw.length), 'raw-sha256': createHash('sha256').update(r.raw).digest('hex') },
+  };
+}
+
+/** Splits the messages, in order, into requests of at most `budget` value bytes each (at least one message per request). */
+export function splitSends(sends: TopicMessages[], budget: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let size = 0;
+  for (const { topic, messages } of sends) {
+    for (const m of messages) {
+      const bytes = (m.value === null ? 0 : Buffer.byteLength(m.value)) + (m.key == null ? 0 : Buffer.byteLength(m.key));
+      if (size > 0 && size + bytes > budget) {
+        requests.push(current);
+        current = [];
+        size = 0;
+      }
+      const tail = current[current.length - 1];
+      if (tail && tail.topic === topic) tail.messages.push(m);
+      else current.push({ topic, messages: [m] });
+      size += bytes;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
 }

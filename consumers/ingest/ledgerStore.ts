@@ -24,6 +24,8 @@ export interface LedgerRow {
   rawSha256: Buffer;
   coords: KafkaCoords;
   producedAt: Date;
+  /** Place in the ledger's append order (its Merkle tree), handed out by lockTip. */
+  leafIndex: number;
 }
 
 export interface RejectedRow {
@@ -51,6 +53,7 @@ export interface IntegrityRow {
 /** What the reconciler and other readers get for each ledgered event, on the ledger topic. */
 export interface LedgerNotice {
   position: string;
+  leafIndex: string;
   eventId: string;
   agentId: string;
   keyId: string;
@@ -141,9 +144,10 @@ export async function findProcessed(client: PoolClient | Pool, topic: string, pa
   };
 }
 
-const NOTICE_COLUMNS = 'position, event_id, agent_id, key_id, seq, type, ts, produced_at, payload, kafka_offset';
+const NOTICE_COLUMNS = 'position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload, kafka_offset';
 interface LedgerNoticeRow {
   position: string;
+  leaf_index: string;
   event_id: string;
   agent_id: string;
   key_id: string;
@@ -158,6 +162,7 @@ interface LedgerNoticeRow {
 function toNotice(r: LedgerNoticeRow): LedgerNotice {
   return {
     position: r.position,
+    leafIndex: r.leaf_index,
     eventId: r.event_id,
     agentId: r.agent_id,
     keyId: r.key_id,
@@ -169,16 +174,36 @@ function toNotice(r: LedgerNoticeRow): LedgerNotice {
   };
 }
 
-/** One multi-row INSERT via unnest; the unique constraints make a retried batch a no-op. */
+/**
+ * Locks the ledger's single tip row until the transaction ends and returns the next leaf index. Taken last, right
+ * before the ledger rows are inserted, because it serialises every ingest transaction: holding it from here to
+ * COMMIT is what makes leaf indices gap-free and in commit order (and positions, drawn from their sequence under
+ * the same lock, in the same order).
+ */
+export async function lockTip(client: PoolClient): Promise<number> {
+  const r = await client.query<{ next_leaf_index: string }>('SELECT next_leaf_index FROM ledger_tip WHERE id = 1 FOR UPDATE');
+  if (!r.rows[0]) throw new Error('ledger_tip has no row; run the migrations (0002_tree_heads.sql)');
+  return Number(r.rows[0].next_leaf_index);
+}
+
+export async function advanceTip(client: PoolClient, nextLeafIndex: number): Promise<void> {
+  await client.query('UPDATE ledger_tip SET next_leaf_index = $1 WHERE id = 1', [nextLeafIndex]);
+}
+
+/**
+ * One multi-row INSERT via unnest, in the rows' order (so positions rise with leaf indices); the unique constraints
+ * make a retried batch a no-op.
+ */
 export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): Promise<LedgerNotice[]> {
   if (rows.length === 0) return [];
   const r = await client.query<LedgerNoticeRow>(
     `INSERT INTO ledger_events (event_id, agent_id, key_id, seq, type, prev_hash, event_hash, ts, payload, signature, raw,
-                                kafka_topic, kafka_partition, kafka_offset, produced_at, raw_sha256)
-     SELECT e, a, k, s, t, ph, eh, ts, p::jsonb, sig, raw, kt, kp, ko, pa, rh
+                                kafka_topic, kafka_partition, kafka_offset, produced_at, raw_sha256, leaf_index)
+     SELECT e, a, k, s, t, ph, eh, ts, p::jsonb, sig, raw, kt, kp, ko, pa, rh, li
        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-                   $9::text[], $10::text[], $11::bytea[], $12::text[], $13::int[], $14::bigint[], $15::timestamptz[], $16::bytea[])
-         AS u(e, a, k, s, t, ph, eh, ts, p, sig, raw, kt, kp, ko, pa, rh)
+                   $9::text[], $10::text[], $11::bytea[], $12::text[], $13::int[], $14::bigint[], $15::timestamptz[], $16::bytea[],
+                   $17::bigint[])
+         AS u(e, a, k, s, t, ph, eh, ts, p, sig, raw, kt, kp, ko, pa, rh, li)
      ON CONFLICT DO NOTHING
      RETURNING ${NOTICE_COLUMNS}`,
     [
@@ -198,9 +223,10 @@ export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): P
       rows.map((r) => r.coords.offset),
       rows.map((r) => r.producedAt.toISOString()),
       rows.map((r) => r.rawSha256),
+      rows.map((r) => r.leafIndex),
     ],
   );
-  return r.rows.map(toNotice).sort((a, b) => Number(BigInt(a.position) - BigInt(b.position)));
+  return r.rows.map(toNotice).sort((a, b) => Number(BigInt(a.leafIndex) - BigInt(b.leafIndex)));
 }
 
 export async function insertRejectedRows(client: PoolClient, rows: RejectedRow[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { decode as b64uDecode } from '../../schema/crypto/base64url';
-import { verify, SIGNATURE_LENGTH } from '../../schema/crypto/ed25519';
+import { verify, SIGNATURE_LENGTH, signatureScalarIsCanonical } from '../../schema/crypto/ed25519';
 import { signingBytes } from '../../schema/events/digest';
 import type { Envelope } from '../../schema/events';
 import type { ReasonCode } from '../../schema/reasons';
@@ -35,6 +35,9 @@ export function verifyEnvelope(envelope: Envelope, key: RegisteredKey | undefine
   }
   if (sig.length !== SIGNATURE_LENGTH) {
     return { ok: false, reason: 'SIG_BAD_ENCODING', detail: `sig decodes to ${sig.length} bytes, not ${SIGNATURE_LENGTH}` };
+  }
+  if (!signatureScalarIsCanonical(sig)) {
+    return { ok: false, reason: 'SIG_INVALID', detail: 'signature S is not below the group order L (non-canonical S: a malleated signature)' };
   }
   if (!verify(signingBytes(envelope), sig, key.publicKey)) {
     return { ok: false, reason: 'SIG_INVALID', detail: 'signature does not verify over the JCS form of the envelope' };

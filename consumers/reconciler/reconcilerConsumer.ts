@@ -30,7 +30,9 @@ export interface Reconciler {
 export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, policy: ReconcilePolicy, log: Logger): Promise<Reconciler> {
   const metrics = new ReconcilerMetrics();
   const consumer = kafka.consumer({ groupId: config.reconcilerGroup, allowAutoTopicCreation: false });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // Not kafkajs's idempotent mode: with partitions sending concurrently it can acknowledge a record it never wrote
+  // after an ambiguous failure (see services/sdk/agentProducer.ts). A retried alert or revocation may arrive twice.
+  const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.ledger, fromBeginning: true });

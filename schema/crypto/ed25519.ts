@@ -93,6 +93,20 @@ function keyObjectFor(publicKey: Uint8Array): KeyObject | null {
   return key;
 }
 
+/** The order L of the Ed25519 base point (RFC 8032 §5.1). */
+export const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/**
+ * Whether the S half of a 64-byte signature is reduced (S < L), as RFC 8032 §5.1.7 requires. verify() already
+ * refuses S >= L; this only lets a caller say why, since S + L is how a valid signature is malleated.
+ */
+export function signatureScalarIsCanonical(signature: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false;
+  let s = 0n;
+  for (let i = SIGNATURE_LENGTH - 1; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]);
+  return s < GROUP_ORDER;
+}
+
 export type PublicKeyProblem = 'KEY_BAD_LENGTH' | 'KEY_NOT_ON_CURVE' | 'KEY_NON_CANONICAL' | 'KEY_SMALL_ORDER';
 
 /**

@@ -3,7 +3,9 @@ import { IntentDeclaredPayload, IntentClosedPayload } from './intent';
 import { ActionReportedPayload } from './action';
 import { Rfc3339Utc } from './time';
 
-const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@\/-]+$/, 'ids are 1-128 chars of [A-Za-z0-9._:@/-]');
+/** Agent, key and event ids: 1-128 chars of [A-Za-z0-9._:@/-]. */
+export const ID_PATTERN = /^[A-Za-z0-9._:@\/-]{1,128}$/;
+const Id = z.string().min(1).max(128).regex(ID_PATTERN, 'ids are 1-128 chars of [A-Za-z0-9._:@/-]');
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
 
 export const EVENT_TYPES = ['intent.declared', 'action.reported', 'intent.closed'] as const;

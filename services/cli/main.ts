@@ -13,16 +13,26 @@ Usage:
   intent-ledger bench [--agents N] [--events N] [--report FILE]  ingest throughput against the same run's ceilings
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
+  intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
+  intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
+  intent-ledger proof EVENT_ID                             inclusion proof of an event against the latest tree head
+  intent-ledger ledger-key [--json]                        the ledger's public key, for auditors to pin
 
 Options:
   --traces FILE    AgentDojo traces (JSON lines)   default: the vendored sample
   --report FILE    where to write the JSON report  default: demo-report.json
   --no-adversarial do not add the few forged and malformed records the demo sends
   --catalogue FILE tool catalogue (effects, targets) default: schema/catalogues/agentdojo.json
+  --public-key KEY ledger public key to trust (base64url) default: IL_LEDGER_PUBLIC_KEY, else the key file's
+  --proof FILE     a proof printed by \`intent-ledger proof\`
+  --json           machine-readable output
 
 Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
 
-const OPTIONS = { traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value' } as const;
+const OPTIONS = {
+  traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value',
+  'public-key': 'value', proof: 'value', json: 'flag',
+} as const;
 
 function requireFile(file: string, what: string): string {
   const abs = path.resolve(file);
@@ -33,6 +43,9 @@ function requireFile(file: string, what: string): string {
 async function main(argv: string[]): Promise<number> {
   const { positional, options } = parseArgs(argv, OPTIONS);
   const [cmd, ...rest] = positional;
+  if (argv.includes('-h')) options.help = true;
+  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1 };
+  if (cmd && rest.length > (takesArgs[cmd] ?? 0)) throw new UsageError(`unexpected argument "${rest[takesArgs[cmd] ?? 0]}" for ${cmd}`);
   if (!cmd || options.help || cmd === 'help') {
     process.stdout.write(USAGE + '\n');
     return cmd || options.help ? 0 : 2;
@@ -40,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'demo':
     case 'eval': {
-      if (cmd === 'eval' && rest[0] !== 'agentdojo') throw new UsageError('eval needs a format: `intent-ledger eval agentdojo --traces FILE`');
+      if (cmd === 'eval' && rest[0] === undefined) throw new UsageError('eval needs a format: `intent-ledger eval agentdojo --traces FILE`');
+      if (cmd === 'eval' && rest[0] !== 'agentdojo') throw new UsageError(`unknown trace format "${rest[0]}"; the one supported is agentdojo`);
       if (cmd === 'eval' && !options.traces) throw new UsageError('eval agentdojo needs --traces FILE');
       const { runAgentDojo, DEFAULT_TRACES } = await import('../demo/runAgentDojo');
       const tracesPath = options.traces ? requireFile(String(options.traces), 'traces file') : DEFAULT_TRACES;
@@ -84,6 +98,18 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile': {
       const { runConsumerCommand } = await import('./runConsumer');
       return runConsumerCommand(cmd);
+    }
+    case 'verify': {
+      const { runVerify } = await import('./integrityCommands');
+      return runVerify(options);
+    }
+    case 'proof': {
+      const { runProof } = await import('./integrityCommands');
+      return runProof(rest[0]);
+    }
+    case 'ledger-key': {
+      const { runLedgerKey } = await import('./integrityCommands');
+      return runLedgerKey(options);
     }
     default:
       throw new UsageError(`unknown command "${cmd}"; run \`intent-ledger help\``);

@@ -3,6 +3,7 @@ import { createLogger } from '../common/logger';
 import { createKafka, ensureTopics } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
+import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { loadCatalogue } from '../../schema/catalogue';
 import { startIngestConsumer } from '../../consumers/ingest';
@@ -13,6 +14,7 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
   const config = loadConfig();
   const log = createLogger(config.logLevel, { component: which });
   const servers = await ensureServices();
+  await preflight(servers);
   await migrate(servers.databaseUrl);
   const kafka = createKafka(servers.kafkaBrokers, `${config.clientId}-${which}`, config.logLevel);
   await ensureTopics(kafka, config);
@@ -25,12 +27,15 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
   log.info(`${which} consumer running`, { brokers: servers.kafkaBrokers });
   // A parent process (the demo) waits for this line before it starts producing.
   process.stdout.write(`ready ${which}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const signalled = new Promise<null>((resolve) => {
+    process.once('SIGINT', () => resolve(null));
+    process.once('SIGTERM', () => resolve(null));
   });
-  await running.stop();
-  await pool.end();
-  log.info(`${which} consumer stopped`, { metrics: running.metrics.snapshot() });
-  return 0;
+  // A consumer kafkajs has given up on reads nothing more: exit non-zero so a supervisor restarts the process.
+  const failed = 'failed' in running ? running.failed : new Promise<never>(() => undefined);
+  const error = await Promise.race([signalled, failed]);
+  await running.stop().catch(() => undefined);
+  await pool.end().catch(() => undefined);
+  log.info(`${which} consumer stopped`, { metrics: running.metrics.snapshot(), ...(error ? { error: error.message } : {}) });
+  return error ? 1 : 0;
 }

@@ -7,6 +7,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export interface ConsumerProcess {
   which: string;
   logFile: string;
+  pid: number;
+  /** Resolves when the process has exited, however it ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -24,6 +27,7 @@ export async function startConsumerProcess(which: 'ingest' | 'reconcile', env: N
     stdio: ['ignore', 'pipe', fd],
   });
   closeSync(fd);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const tail = () => {
     try {
       return readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
@@ -50,6 +54,8 @@ export async function startConsumerProcess(which: 'ingest' | 'reconcile', env: N
   return {
     which,
     logFile,
+    pid: child.pid!,
+    exited,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

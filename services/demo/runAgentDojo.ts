@@ -11,7 +11,7 @@ import { ensureServices } from '../devservers';
 import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { loadCatalogue, ToolCatalogue } from '../../schema/catalogue';
-import { AgentClient, createAgentKey, SentEvent } from '../sdk';
+import { AgentClient, createAgentKey, createAgentProducer, SentEvent } from '../sdk';
 import { registerAgentKey } from '../registry';
 import { startConsumerProcess } from './consumerProcess';
 import { readTraces, Trace } from './agentdojo/traces';
@@ -96,7 +96,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   const logDir = path.join(process.cwd(), '.cache', 'logs');
   const consumers = await Promise.all([startConsumerProcess('ingest', childEnv, logDir), startConsumerProcess('reconcile', childEnv, logDir)]);
   print(`  ingest and reconciler running as their own processes (logs in ${path.relative(process.cwd(), logDir)}/)`);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createAgentProducer(kafka);
   await producer.connect();
 
   try {

@@ -4,15 +4,47 @@ import type { AgentKey } from './agentKey';
 import type { Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
 import { signingBytes, eventHash, argsDigest } from '../../schema/events/digest';
 import { encode as b64uEncode } from '../../schema/crypto/base64url';
+import { EventNotDelivered } from '../common/errors';
 
 export interface AgentClientOptions {
   key: AgentKey;
+  /** Shared by any number of agents; createAgentProducer() makes one that cannot lose an acknowledged event. */
   producer: Producer;
   topic: string;
   clock?: () => Date;
   /** Resume a chain: the last sequence number and event hash this agent sent. */
   resume?: { seq: number; hash: string };
+  /** How a failed send is retried; see SendRetryPolicy. */
+  retry?: Partial<SendRetryPolicy>;
+  /** Called before each retry of a failed send (for logs and metrics). */
+  onSendError?: (error: unknown, event: SentEvent, attempt: number) => void;
+  /** Aborting it (at shutdown) ends any retrying at once: the call rejects with EventNotDelivered, the event stays queued. */
+  signal?: AbortSignal;
 }
+
+/**
+ * A send that fails is retried with the same signed bytes, after a pause that doubles from `initialDelayMs` up to
+ * `maxDelayMs` (with jitter), until it succeeds or `deadlineMs` has passed since the call began. Errors that no
+ * retry can cure (the broker refuses the record's size, or the client is not authorised) are not retried.
+ */
+export interface SendRetryPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  deadlineMs: number;
+}
+
+export const DEFAULT_SEND_RETRY: SendRetryPolicy = { initialDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 120_000 };
+
+/** Kafka error types that are a property of the record or the client, not of the moment. */
+const PERMANENT_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_TIMESTAMP',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_TOPIC_EXCEPTION',
+]);
 
 export interface SentEvent {
   envelope: Envelope;
@@ -34,17 +66,40 @@ export interface ActionReport {
 /**
  * The agent side of the ledger: builds, signs and sends the agent's events in order. Each agent's events form a
  * hash chain (seq, prevHash), and all go to one Kafka key (the agent id), so they stay in order on one partition.
+ *
+ * A signed event is part of the chain for good: if its send fails it stays queued and is sent again, byte for
+ * byte, before anything signed after it. It is never re-signed (that would fork the chain) and never skipped (that
+ * would leave a gap the ledger must report as possible concealment).
  */
 export class AgentClient {
   private seq: number;
   private prevHash: string | null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly clock: () => Date;
+  private readonly retry: SendRetryPolicy;
+  /** Signed events Kafka has not yet acknowledged, oldest first, with the record timestamp of their first send. */
+  private readonly outbox: Array<{ event: SentEvent; timestamp: string }> = [];
 
   constructor(private readonly opts: AgentClientOptions) {
     this.seq = opts.resume?.seq ?? 0;
     this.prevHash = opts.resume?.hash ?? null;
     this.clock = opts.clock ?? (() => new Date());
+    this.retry = { ...DEFAULT_SEND_RETRY, ...opts.retry };
+  }
+
+  /** Signed events not yet acknowledged by Kafka (they go out before any new event). */
+  get pending(): number {
+    return this.outbox.length;
+  }
+
+  /**
+   * Sends whatever is still queued after a failure. Resolves with the events it delivered; rejects with
+   * EventNotDelivered (naming the oldest event that could not be sent) when the deadline passes again.
+   */
+  flush(): Promise<SentEvent[]> {
+    const next = this.queue.then(() => this.deliver());
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   get agentId(): string {
@@ -118,13 +173,70 @@ export class AgentClient {
     // Serialise per agent: the chain's order is the send order.
     const next = this.queue.then(async () => {
       const sent = this.sign(type, payload);
-      await this.opts.producer.send({
-        topic: this.opts.topic,
-        messages: [{ key: this.opts.key.agentId, value: sent.bytes, timestamp: String(Date.now()) }],
-      });
+      this.outbox.push({ event: sent, timestamp: String(Date.now()) });
+      await this.deliver();
       return sent;
     });
     this.queue = next.catch(() => undefined);
     return next;
   }
+
+  /** Sends the outbox in order; stops at the first event that cannot be delivered, leaving it and the rest queued. */
+  private async deliver(): Promise<SentEvent[]> {
+    const deadline = Date.now() + this.retry.deadlineMs;
+    const delivered: SentEvent[] = [];
+    while (this.outbox.length > 0) {
+      const head = this.outbox[0]!;
+      await this.sendWithRetry(head.event, head.timestamp, deadline);
+      this.outbox.shift();
+      delivered.push(head.event);
+    }
+    return delivered;
+  }
+
+  private async sendWithRetry(event: SentEvent, timestamp: string, deadline: number): Promise<void> {
+    let delay = this.retry.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.producer.send({ topic: this.opts.topic, messages: [{ key: this.opts.key.agentId, value: event.bytes, timestamp }] });
+        return;
+      } catch (e) {
+        const wait = delay * (0.8 + 0.4 * Math.random());
+        if (isPermanent(e) || this.opts.signal?.aborted || Date.now() + wait > deadline) {
+          throw new EventNotDelivered(event, e, attempt, this.outbox.length);
+        }
+        this.opts.onSendError?.(e, event, attempt);
+        await pause(wait, this.opts.signal);
+        if (this.opts.signal?.aborted) throw new EventNotDelivered(event, e, attempt, this.outbox.length);
+        delay = Math.min(delay * 2, this.retry.maxDelayMs);
+      }
+    }
+  }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** kafkajs wraps the broker's error (in `cause`, or in `errors` for several brokers); any permanent one decides. */
+function isPermanent(e: unknown): boolean {
+  const seen = new Set<unknown>();
+  const todo = [e];
+  while (todo.length > 0) {
+    const x = todo.pop() as { type?: unknown; cause?: unknown; errors?: unknown } | null | undefined;
+    if (x === null || typeof x !== 'object' || seen.has(x)) continue;
+    seen.add(x);
+    if (typeof x.type === 'string' && PERMANENT_ERRORS.has(x.type)) return true;
+    todo.push(x.cause);
+    if (Array.isArray(x.errors)) todo.push(...x.errors);
+  }
+  return false;
 }

@@ -1,4 +1,6 @@
-export { AgentClient } from './agentClient';
-export type { AgentClientOptions, ActionReport, SentEvent } from './agentClient';
+export { AgentClient, DEFAULT_SEND_RETRY } from './agentClient';
+export type { AgentClientOptions, ActionReport, SentEvent, SendRetryPolicy } from './agentClient';
+export { EventNotDelivered } from '../common/errors';
+export { createAgentProducer } from './agentProducer';
 export { createAgentKey, loadOrCreateAgentKey, keyIdFor } from './agentKey';
 export type { AgentKey } from './agentKey';
