@@ -16,6 +16,8 @@ import { verifyCeiling, kafkaConsumeCeiling, copyCeiling } from './ceilings';
 export interface BenchOptions {
   agents: number;
   eventsPerAgent: number;
+  /** Ingest processes in the consumer group (default: one per core, at most one per partition). */
+  consumers?: number;
   reportPath?: string;
   print?: (line: string) => void;
 }
@@ -48,7 +50,13 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const env: NodeJS.ProcessEnv = {
     ...process.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), DATABASE_URL: servers.databaseUrl, IL_TOPIC_PREFIX: prefix, IL_LOG_LEVEL: 'warn',
   };
-  const ingest = await startConsumerProcess('ingest', env, path.join(process.cwd(), '.cache', 'logs', prefix));
+  const consumers = opts.consumers ?? Math.max(1, Math.min(os.cpus().length, config.partitions));
+  const logDir = path.join(process.cwd(), '.cache', 'logs', prefix);
+  const ingests = await Promise.all(Array.from({ length: consumers }, (_, i) => startConsumerProcess('ingest', env, logDir, 60_000, i)));
+  // Wait until the group has settled with every member, so the clock does not run through a rebalance.
+  await new Promise((r) => setTimeout(r, consumers > 1 ? 4000 : 0));
+  const ingest = { stop: () => Promise.all(ingests.map((c) => c.stop())).then(() => undefined) };
+  print(`  ${consumers} ingest process(es) in one consumer group over ${config.partitions} partitions`);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -92,6 +100,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     const report = {
       machine: { cpus: os.cpus().length, node: process.version },
       fleet: { agents: opts.agents, eventsPerAgent: opts.eventsPerAgent, events: total },
+      ingestProcesses: consumers,
       ingest: {
         eventsPerSecond: round(eventsPerSecond),
         p50Ms: Math.round(Number(lat.p50) * 10) / 10,

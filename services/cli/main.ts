@@ -10,7 +10,7 @@ Usage:
   intent-ledger eval agentdojo --traces FILE [--report FILE]  the same, for any trace file in the AgentDojo format
   intent-ledger services up|down|status                    the project's own Kafka and Postgres on 127.0.0.1
   intent-ledger migrate                                    apply the SQL migrations
-  intent-ledger bench [--agents N] [--events N] [--report FILE]  ingest throughput against the same run's ceilings
+  intent-ledger bench [--agents N] [--events N] [--consumers N] [--report FILE]  ingest throughput against the same run's ceilings
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
@@ -30,7 +30,7 @@ Options:
 Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
 
 const OPTIONS = {
-  traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value',
+  traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value', consumers: 'value',
   'public-key': 'value', proof: 'value', json: 'flag',
 } as const;
 
@@ -90,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
       await runBench({
         agents,
         eventsPerAgent: Math.max(1, Math.ceil(events / agents)),
+        consumers: options.consumers === undefined ? undefined : positive(options.consumers, 'consumers', 1),
         reportPath: options.report ? path.resolve(String(options.report)) : undefined,
       });
       return 0;

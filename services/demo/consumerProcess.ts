@@ -17,9 +17,9 @@ export interface ConsumerProcess {
  * Runs a consumer (`intent-ledger ingest` / `reconcile`) as its own process, as it would be deployed, so the
  * agents the demo simulates do not share its event loop. Resolves once the consumer has joined its group.
  */
-export async function startConsumerProcess(which: 'ingest' | 'reconcile', env: NodeJS.ProcessEnv, logDir: string, readyTimeoutMs = 60_000): Promise<ConsumerProcess> {
+export async function startConsumerProcess(which: 'ingest' | 'reconcile', env: NodeJS.ProcessEnv, logDir: string, readyTimeoutMs = 60_000, instance = 0): Promise<ConsumerProcess> {
   mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, `${which}.log`);
+  const logFile = path.join(logDir, instance === 0 ? `${which}.log` : `${which}-${instance}.log`);
   const fd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin', 'intent-ledger.js'), which], {
     cwd: ROOT,
