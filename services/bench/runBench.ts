@@ -6,6 +6,7 @@ import { loadConfig } from '../common/config';
 import { createKafka, ensureTopics } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
+import { loadConfig as loadDevServersConfig } from '../devservers/config';
 import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { registerAgentKey } from '../registry';
@@ -51,7 +52,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     ...process.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), DATABASE_URL: servers.databaseUrl, IL_TOPIC_PREFIX: prefix, IL_LOG_LEVEL: 'warn',
   };
   const consumers = opts.consumers ?? Math.max(1, Math.min(os.cpus().length, config.partitions));
-  const logDir = path.join(process.cwd(), '.cache', 'logs', prefix);
+  const logDir = path.join(loadDevServersConfig().cacheDir, 'logs', prefix);
   const ingests = await Promise.all(Array.from({ length: consumers }, (_, i) => startConsumerProcess('ingest', env, logDir, 60_000, i)));
   // Wait until the group has settled with every member, so the clock does not run through a rebalance.
   await new Promise((r) => setTimeout(r, consumers > 1 ? 4000 : 0));

@@ -8,6 +8,9 @@ import { loadConfig, Config } from '../common/config';
 import { createKafka, ensureTopics } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
+import { loadConfig as loadDevServersConfig } from '../devservers/config';
+
+const logDirOf = () => path.join(loadDevServersConfig().cacheDir, 'logs');
 import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { loadCatalogue, ToolCatalogue } from '../../schema/catalogue';
@@ -76,6 +79,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   const config = loadConfig();
   const started = Date.now();
   const traces = readTraces(opts.tracesPath);
+  if (traces.length === 0) throw new IntentLedgerError('TRACE_INVALID', `${opts.tracesPath} holds no traces`);
   const catalogue = loadCatalogue(opts.cataloguePath ?? config.cataloguePath);
   const suites = new Set(Object.values(catalogue.tools).flatMap((t) => t.toolsets));
   const stray = traces.find((t) => !suites.has(t.suite));
@@ -93,7 +97,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   const pool = createPool(servers.databaseUrl, 16);
   const childEnv: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: servers.kafkaBrokers.join(','), DATABASE_URL: servers.databaseUrl };
   if (opts.cataloguePath) childEnv.IL_CATALOGUE = opts.cataloguePath;
-  const logDir = path.join(process.cwd(), '.cache', 'logs');
+  const logDir = path.join(loadDevServersConfig().cacheDir, 'logs');
   const consumers = await Promise.all([startConsumerProcess('ingest', childEnv, logDir), startConsumerProcess('reconcile', childEnv, logDir)]);
   print(`  ingest and reconciler running as their own processes (logs in ${path.relative(process.cwd(), logDir)}/)`);
   const producer = createAgentProducer(kafka);
@@ -207,7 +211,7 @@ async function waitForPipeline(pool: Pool, prefix: string, produced: number, tim
     if (Date.now() > deadline) {
       throw new IntentLedgerError(
         'PIPELINE_TIMEOUT',
-        `pipeline did not settle within ${timeoutMs} ms (IL_DEMO_TIMEOUT_MS): produced ${produced}, ledgered ${s.ledgered}, rejected ${s.rejected}, actions reconciled ${s.evaluated}/${s.actionsLedgered}; consumer logs are in .cache/logs/`,
+        `pipeline did not settle within ${timeoutMs} ms (IL_DEMO_TIMEOUT_MS): produced ${produced}, ledgered ${s.ledgered}, rejected ${s.rejected}, actions reconciled ${s.evaluated}/${s.actionsLedgered}; consumer logs are in ${logDirOf()}`,
       );
     }
     if (Date.now() - lastPrint > 5000) {
@@ -286,6 +290,7 @@ function printSummary(r: Record<string, any>, reportPath: string, print: (l: str
     print(`           ${suite.padEnd(10)} precision ${pct(s.precision)}, recall ${pct(s.recall)}, false-positive rate ${pct(s.fpr)} (tp ${s.tp}, fp ${s.fp}, tn ${s.tn}, fn ${s.fn})`);
   }
   if (d.callsNotLedgered > 0) print(`           ${d.callsNotLedgered} tool calls not scored: their events were rejected by the ledger`);
-  print(`latency    action produced -> credential revoked: p50 ${r.latency.driftToRevocationMs.p50} ms, p99 ${r.latency.driftToRevocationMs.p99} ms`);
+  const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
+  print(`latency    action produced -> credential revoked: p50 ${ms(r.latency.driftToRevocationMs.p50)}, p99 ${ms(r.latency.driftToRevocationMs.p99)}`);
   print(`report     ${reportPath}  (${(r.elapsedMs / 1000).toFixed(1)} s)`);
 }
