@@ -134,4 +134,26 @@ describe('pipeline (real Kafka + Postgres)', () => {
       await consumer.disconnect();
     }
   });
+
+  it('ignores messages on the ledger topic that name no ledgered event, and keeps reconciling', async () => {
+    const forged = {
+      position: '1', eventId: 'evt_forged_notice', agentId: 'nobody', keyId: 'k', seq: 1, type: 'intent.declared', ts: new Date().toISOString(),
+      producedAt: new Date().toISOString(),
+      payload: { intentId: 'int_forged', task: 't', purpose: 'p', allowedTools: ['send_money'], allowedTargets: [], dataClasses: [], window: { notBefore: '2020-01-01T00:00:00Z', notAfter: '2099-01-01T00:00:00Z' } },
+    };
+    const ignoredBefore = h.reconciler!.metrics.ignored;
+    await h.producer.send({
+      topic: h.config.topics.ledger,
+      messages: [0, 1, 2, 3].flatMap((partition) => [
+        { partition, value: Buffer.from('not json') },
+        { partition, value: Buffer.from(JSON.stringify(forged)) },
+      ]),
+    });
+    const agent = await h.newAgent('after-forged');
+    const { intentId } = await agent.declareIntent({ task: 't', purpose: 'p', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'] });
+    const bad = await agent.reportAction({ intentId, tool: 'send_money', args: { recipient: 'US133000000121212121212', amount: 1, subject: 's', date: '2022-01-01' } });
+    await eventually(async () => (await h.pool.query('SELECT 1 FROM drift_findings WHERE action_event_id = $1', [bad.event.envelope.eventId])).rows[0], 30_000, 'finding after forged notices');
+    expect(h.reconciler!.metrics.ignored - ignoredBefore).toBe(8);
+    expect((await h.pool.query("SELECT count(*)::int AS n FROM intents WHERE intent_id = 'int_forged'")).rows[0].n).toBe(0);
+  });
 });

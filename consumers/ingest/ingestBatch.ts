@@ -61,9 +61,6 @@ export async function ingestBatch(
 ): Promise<BatchOutcome> {
   metrics.batches += 1;
   const sha = new Map(records.map((r) => [r.offset, createHash('sha256').update(r.value ?? Buffer.alloc(0)).digest()]));
-  const processed = await findProcessed(pool, topic, partition, records.map((r) => ({ offset: r.offset, sha256: sha.get(r.offset)! })));
-  const fresh = records.filter((r) => !processed.ledgered.has(r.offset) && !processed.rejected.has(r.offset));
-  metrics.redelivered += records.length - fresh.length;
 
   const rejected: RejectedRow[] = [];
   const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });
@@ -75,10 +72,11 @@ export async function ingestBatch(
   const reject = (r: InRecord, reason: RejectedRow['reason'], detail: string, agentId: string | null, eventId: string | null) =>
     rejected.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), rawSha256: sha.get(r.offset)!, agentId, eventId, coords: coords(r), kafkaKey: r.key, producedAt: producedAt(r) });
 
-  // 1. Stateless checks, outside the transaction: parse, schema, signature.
+  // 1. Stateless checks, outside the transaction: parse, schema, signature. (A redelivered record is checked
+  // again here and dropped under the partition lock below; redelivery is rare, a second lookup per batch is not.)
   const decoded: Candidate[] = [];
   const at = now();
-  for (const r of fresh) {
+  for (const r of records) {
     const d = decodeEvent(r.value, limits, at);
     if (!d.ok) reject(r, d.reason, d.detail, d.agentId, d.eventId);
     else decoded.push({ rec: r, envelope: d.envelope, hash: eventHash(d.envelope), clockSkewMs: d.clockSkewMs });
@@ -103,13 +101,13 @@ export async function ingestBatch(
     // One writer per partition: if a rebalance briefly gives this partition to two consumers, the second waits here
     // and then sees what the first wrote, instead of recording the first one's events as replays.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [topic, partition]);
-    const meanwhile = await findProcessed(client, topic, partition, fresh.map((r) => ({ offset: r.offset, sha256: sha.get(r.offset)! })));
-    if (meanwhile.ledgered.size > 0 || meanwhile.rejected.size > 0) {
-      const done = (offset: string) => meanwhile.ledgered.has(offset) || meanwhile.rejected.has(offset);
-      metrics.redelivered += meanwhile.ledgered.size + meanwhile.rejected.size;
+    // Records this partition already turned into rows (a redelivery) are only re-announced, never processed again.
+    const processed = await findProcessed(client, topic, partition, records.map((r) => ({ offset: r.offset, sha256: sha.get(r.offset)! })));
+    const done = (offset: string) => processed.ledgered.has(offset) || processed.rejected.has(offset);
+    const redelivered = processed.ledgered.size + processed.rejected.size;
+    if (redelivered > 0) {
       verified.splice(0, verified.length, ...verified.filter((c) => !done(c.rec.offset)));
       rejected.splice(0, rejected.length, ...rejected.filter((r) => !done(r.coords.offset)));
-      for (const [offset, n] of meanwhile.ledgered) processed.ledgered.set(offset, n);
     }
     const agentIds = [...new Set(verified.map((c) => c.envelope.agentId))];
     const heads = await lockHeads(client, agentIds);
@@ -161,6 +159,7 @@ export async function ingestBatch(
     await client.query('COMMIT');
     metrics.ledgered += notices.length;
     metrics.clockSkewFlagged += skewed;
+    metrics.redelivered += redelivered;
     for (const r of rejected) metrics.countRejected(r.reason);
     const reannounced = [...processed.ledgered.values()];
     return { notices: [...reannounced, ...notices], rejected, ledgered: notices.length };

@@ -49,20 +49,48 @@ export function credentialIdFor(agentId: string, intentId: string): string {
   return 'cred_' + createHash('sha256').update(`${agentId}\u0000${intentId}`).digest('base64url').slice(0, 24);
 }
 
+/** The event id a ledger-topic message points at, or null when the message is not one of ours. */
+export function noticeEventId(value: Buffer | null): string | null {
+  if (!value) return null;
+  try {
+    const id = (JSON.parse(value.toString('utf8')) as { eventId?: unknown }).eventId;
+    return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Applies one ledgered event to the reconciliation state in its own transaction. Idempotent: a notice seen before
- * changes nothing, and returns the alerts and revocations it caused the first time so they can be re-sent.
+ * Applies one ledgered event to the reconciliation state in its own transaction. The ledger topic only says which
+ * event to look at: the event itself is read from the ledger, so a message written to that topic by anyone but
+ * ingest can neither declare an intent nor fabricate an action. Idempotent: an event seen before changes nothing,
+ * and returns the alerts and revocations it caused the first time so they can be re-sent. Returns null when no
+ * such event is in the ledger.
  */
-export async function reconcileNotice(pool: Pool, n: LedgerNotice, policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<ReconcileOutcome> {
+export async function reconcileNotice(pool: Pool, eventId: string, policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<(ReconcileOutcome & { type: string }) | null> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    const row = (
+      await client.query<{ position: string; leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: unknown }>(
+        'SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload FROM ledger_events WHERE event_id = $1',
+        [eventId],
+      )
+    ).rows[0];
+    if (!row) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    const n: LedgerNotice = {
+      position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
+      ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
+    };
     let out = NONE;
     if (n.type === 'intent.declared') await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload);
     else if (n.type === 'intent.closed') await onIntentClosed(client, n, n.payload as IntentClosedPayload);
     else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
     await client.query('COMMIT');
-    return out;
+    return { ...out, type: n.type };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

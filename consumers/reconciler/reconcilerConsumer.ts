@@ -2,16 +2,16 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
-import type { LedgerNotice } from '../ingest/ledgerStore';
-import { reconcileNotice, ReconcilePolicy } from './reconcileNotice';
+import { reconcileNotice, noticeEventId, ReconcilePolicy } from './reconcileNotice';
 
 export class ReconcilerMetrics {
   notices = 0;
+  ignored = 0;
   actions = 0;
   findings = 0;
   revocations = 0;
   snapshot() {
-    return { notices: this.notices, actions: this.actions, findings: this.findings, revocations: this.revocations };
+    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations };
   }
 }
 
@@ -44,10 +44,18 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       let last: string | null = null;
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
-        const notice = JSON.parse(message.value!.toString('utf8')) as LedgerNotice;
-        const out = await reconcileNotice(pool, notice, policy);
+        const eventId = noticeEventId(message.value);
+        const out = eventId === null ? null : await reconcileNotice(pool, eventId, policy);
+        if (out === null) {
+          // Not a pointer to a ledgered event: nothing to reconcile, and no reason to stop the partition over it.
+          metrics.ignored += 1;
+          log.error('ledger topic message names no ledgered event; ignored', { partition: batch.partition, offset: message.offset, eventId });
+          resolveOffset(message.offset);
+          last = message.offset;
+          continue;
+        }
         metrics.notices += 1;
-        if (notice.type === 'action.reported') metrics.actions += 1;
+        if (out.type === 'action.reported') metrics.actions += 1;
         // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
         const sends = [];
         if (out.revocations.length > 0) {
