@@ -3,6 +3,7 @@ import type { Kafka, Consumer, Producer, Message, TopicMessages } from 'kafkajs'
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
+import { watchConsumer } from '../../services/common/kafka';
 import { ingestBatch } from './ingestBatch';
 import { IngestMetrics } from './ingestMetrics';
 import { loadIntegrityConfig, loadOrCreateLedgerKey, TreeHeadSigner, TreeHeadSignerOptions } from '../../services/integrity';
@@ -46,14 +47,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
   // partitions send concurrently (see services/sdk/agentProducer.ts). A retried notice or dead letter may arrive
   // twice instead, which the reconciler and dead-letter readers take as the same one.
   const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  const failed = new Promise<Error>((resolve) =>
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) return;
-      log.error('ingest consumer stopped after an error kafkajs will not retry', { error: payload.error.message });
-      resolve(payload.error);
-    }),
-  );
+  const { joined, failed } = watchConsumer(consumer, 'ingest', log);
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
   const limits = { maxBytes: config.maxEventBytes, maxDepth: config.maxJsonDepth, clockSkewMs: config.clockSkewMs };

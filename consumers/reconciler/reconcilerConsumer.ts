@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
+import { watchConsumer } from '../../services/common/kafka';
 import { reconcileNotice, noticeEventId, ReconcilePolicy } from './reconcileNotice';
 
 export class ReconcilerMetrics {
@@ -19,6 +20,8 @@ export interface Reconciler {
   metrics: ReconcilerMetrics;
   /** Resolves when the consumer has joined its group and been given partitions. */
   joined: Promise<void>;
+  /** Resolves if kafkajs gives up on the consumer; the process should then exit. */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -33,7 +36,7 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
   // Not kafkajs's idempotent mode: with partitions sending concurrently it can acknowledge a record it never wrote
   // after an ambiguous failure (see services/sdk/agentProducer.ts). A retried alert or revocation may arrive twice.
   const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  const { joined, failed } = watchConsumer(consumer, 'reconciler', log);
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.ledger, fromBeginning: true });
   await consumer.run({
@@ -81,6 +84,7 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
   return {
     metrics,
     joined,
+    failed,
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();

@@ -32,8 +32,7 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
     process.once('SIGTERM', () => resolve(null));
   });
   // A consumer kafkajs has given up on reads nothing more: exit non-zero so a supervisor restarts the process.
-  const failed = 'failed' in running ? running.failed : new Promise<never>(() => undefined);
-  const error = await Promise.race([signalled, failed]);
+  const error = await Promise.race([signalled, running.failed]);
   await running.stop().catch(() => undefined);
   await pool.end().catch(() => undefined);
   log.info(`${which} consumer stopped`, { metrics: running.metrics.snapshot(), ...(error ? { error: error.message } : {}) });

@@ -1,4 +1,5 @@
-import { Kafka, logLevel as KafkaLogLevel, Admin } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Admin, Consumer } from 'kafkajs';
+import type { Logger } from './logger';
 import { Config } from './config';
 
 /** One Kafka client factory, quiet unless debugging: kafkajs's own logs go through our level. */
@@ -35,4 +36,20 @@ export async function ensureTopics(kafka: Kafka, config: Config): Promise<void> 
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * When a consumer has joined its group, and when kafkajs has given up on it (a crash it will not restart from):
+ * a consumer in that state reads nothing more, so its process should exit and be restarted.
+ */
+export function watchConsumer(consumer: Consumer, name: string, log: Logger): { joined: Promise<void>; failed: Promise<Error> } {
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  const failed = new Promise<Error>((resolve) =>
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      log.error(`${name} consumer stopped after an error kafkajs will not retry`, { error: payload.error.message });
+      resolve(payload.error);
+    }),
+  );
+  return { joined, failed };
 }
