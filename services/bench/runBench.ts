@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { loadConfig } from '../common/config';
-import { createKafka, ensureTopics } from '../common/kafka';
+import { createKafka, ensureTopics, waitForStableGroup } from '../common/kafka';
 import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
 import { loadConfig as loadDevServersConfig } from '../devservers/config';
@@ -11,7 +11,9 @@ import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
 import { registerAgentKey } from '../registry';
 import { startConsumerProcess } from '../demo/consumerProcess';
-import { buildFleet } from './benchFleet';
+import { buildFleet, FleetAgent } from './benchFleet';
+import type { Producer } from 'kafkajs';
+import type { Pool } from 'pg';
 import { verifyCeiling, kafkaConsumeCeiling, copyCeiling } from './ceilings';
 
 export interface BenchOptions {
@@ -54,30 +56,24 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const consumers = opts.consumers ?? Math.max(1, Math.min(os.cpus().length, config.partitions));
   const logDir = path.join(loadDevServersConfig().cacheDir, 'logs', prefix);
   const ingests = await Promise.all(Array.from({ length: consumers }, (_, i) => startConsumerProcess('ingest', env, logDir, 60_000, i)));
-  // Wait until the group has settled with every member, so the clock does not run through a rebalance.
-  await new Promise((r) => setTimeout(r, consumers > 1 ? 4000 : 0));
   const ingest = { stop: () => Promise.all(ingests.map((c) => c.stop())).then(() => undefined) };
-  print(`  ${consumers} ingest process(es) in one consumer group over ${config.partitions} partitions`);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    // Round r carries event r of every agent; rounds go out one after another, so each agent's chain stays in order.
+    // The clock must not run through a rebalance or a cold start: wait for a stable group, then ledger a small
+    // warm-up fleet (its own agents, not counted) so every ingest process has fetched, verified and committed.
+    await waitForStableGroup(kafka, config.ingestGroup, consumers);
+    const warm = buildFleet(`${prefix}-warmup`, 100, 5);
+    for (const a of warm) await registerAgentKey(pool, { agentId: a.key.agentId, publicKey: a.key.publicKey });
+    await produceRounds(producer, config.topics.events, warm);
+    await waitForLedgered(pool, `${prefix}-warmup%`, 500, 120_000);
+    // Settled past kafkajs's 3 s heartbeat, so a rebalance still pending (a member that restarted) shows first.
+    await waitForStableGroup(kafka, config.ingestGroup, consumers, 120_000, 4000);
+    print(`  ${consumers} ingest process(es) in one consumer group over ${config.partitions} partitions; warmed up on 500 events`);
     const started = Date.now();
-    for (let r = 0; r < opts.eventsPerAgent; r++) {
-      await producer.send({
-        topic: config.topics.events,
-        acks: -1,
-        messages: fleet.map((a) => ({ key: a.key.agentId, value: a.events[r]!.bytes, timestamp: String(Date.now()) })),
-      });
-    }
+    await produceRounds(producer, config.topics.events, fleet);
     const producedIn = (Date.now() - started) / 1000;
-    let ledgered = 0;
-    const deadline = Date.now() + 600_000;
-    while (ledgered < total) {
-      if (Date.now() > deadline) throw new Error(`bench: only ${ledgered} of ${total} events ledgered after 10 minutes`);
-      await new Promise((r) => setTimeout(r, 50));
-      ledgered = Number((await pool.query('SELECT count(*) AS n FROM ledger_events WHERE agent_id LIKE $1', [`${prefix}-agent%`])).rows[0].n);
-    }
+    await waitForLedgered(pool, `${prefix}-agent%`, total, 600_000);
     const elapsed = (Date.now() - started) / 1000;
     const rejected = Number((await pool.query('SELECT count(*) AS n FROM rejected_events WHERE agent_id LIKE $1', [`${prefix}-agent%`])).rows[0].n);
     const lat = (
@@ -127,5 +123,28 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     await producer.disconnect().catch(() => undefined);
     await ingest.stop().catch(() => undefined);
     await pool.end().catch(() => undefined);
+  }
+}
+
+/** Round r carries event r of every agent; rounds go out one after another, so each agent's chain stays in order. */
+async function produceRounds(producer: Producer, topic: string, fleet: FleetAgent[]): Promise<void> {
+  const rounds = Math.max(...fleet.map((a) => a.events.length));
+  for (let r = 0; r < rounds; r++) {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: fleet.filter((a) => r < a.events.length).map((a) => ({ key: a.key.agentId, value: a.events[r]!.bytes, timestamp: String(Date.now()) })),
+    });
+  }
+}
+
+/** Polls until `expected` ledger rows exist for agents matching `pattern`; throws after `timeoutMs`. */
+async function waitForLedgered(pool: Pool, pattern: string, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = Number((await pool.query('SELECT count(*) AS n FROM ledger_events WHERE agent_id LIKE $1', [pattern])).rows[0].n);
+    if (n >= expected) return;
+    if (Date.now() > deadline) throw new Error(`bench: only ${n} of ${expected} events (${pattern}) ledgered after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, Admin, Consumer } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Admin, Consumer, AssignerProtocol } from 'kafkajs';
 import type { Logger } from './logger';
 import { Config } from './config';
 
@@ -52,4 +52,44 @@ export function watchConsumer(consumer: Consumer, name: string, log: Logger): { 
     }),
   );
   return { joined, failed };
+}
+
+/**
+ * Waits until a consumer group is Stable with exactly `members` members, each holding at least one partition, and
+ * has stayed so, with the same members, for `settleMs` (long enough for a pending rebalance to show), so that a
+ * measurement or a test does not run through a rebalance. Throws with the last state seen on timeout.
+ */
+export async function waitForStableGroup(kafka: Kafka, groupId: string, members: number, timeoutMs = 60_000, settleMs = 0): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let seen = 'not described yet';
+  let stableSince: { at: number; members: string } | null = null;
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { groups } = await admin.describeGroups([groupId]);
+      const g = groups[0];
+      if (g) {
+        const assigned = g.members.filter((m) => holdsPartitions(m.memberAssignment)).length;
+        seen = `state ${g.state}, ${g.members.length} members, ${assigned} with partitions`;
+        const ids = g.members.map((m) => m.memberId).sort().join(',');
+        if (g.state === 'Stable' && g.members.length === members && assigned === members) {
+          if (stableSince === null || stableSince.members !== ids) stableSince = { at: Date.now(), members: ids };
+          if (Date.now() - stableSince.at >= settleMs) return;
+        } else {
+          stableSince = null;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`consumer group ${groupId} not stable with ${members} members after ${timeoutMs} ms (${seen})`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function holdsPartitions(assignment: Buffer): boolean {
+  if (assignment.length === 0) return false;
+  const decoded = AssignerProtocol.MemberAssignment.decode(assignment);
+  return decoded !== null && Object.values(decoded.assignment).some((ps) => ps.length > 0);
 }
