@@ -136,8 +136,8 @@ describe('pipeline (real Kafka + Postgres)', () => {
   });
 
   it('ignores messages on the ledger topic that name no ledgered event, and keeps reconciling', async () => {
-    const forged = {
-      position: '1', eventId: 'evt_forged_notice', agentId: 'nobody', keyId: 'k', seq: 1, type: 'intent.declared', ts: new Date().toISOString(),
+    const forgedEvent = {
+      eventId: 'evt_forged_notice', agentId: 'nobody', keyId: 'k', seq: 1, type: 'intent.declared', ts: new Date().toISOString(),
       producedAt: new Date().toISOString(),
       payload: { intentId: 'int_forged', task: 't', purpose: 'p', allowedTools: ['send_money'], allowedTargets: [], dataClasses: [], window: { notBefore: '2020-01-01T00:00:00Z', notAfter: '2099-01-01T00:00:00Z' } },
     };
@@ -146,7 +146,7 @@ describe('pipeline (real Kafka + Postgres)', () => {
       topic: h.config.topics.ledger,
       messages: [0, 1, 2, 3].flatMap((partition) => [
         { partition, value: Buffer.from('not json') },
-        { partition, value: Buffer.from(JSON.stringify(forged)) },
+        { partition, value: Buffer.from(JSON.stringify({ v: 1, agentId: 'nobody', events: [forgedEvent] })) },
       ]),
     });
     const agent = await h.newAgent('after-forged');

@@ -34,13 +34,16 @@ export function decodeEvent(raw: Uint8Array | null, limits: DecodeLimits, now: D
     const reason: ReasonCode = issue.path[0] === 'ts' ? 'BAD_TIMESTAMP' : 'SCHEMA_INVALID';
     return reject(reason, `${where}: ${issue.message}`, ids.agentId, ids.eventId);
   }
-  const nul = findNul(parsed.data);
+  // In valid JSON text U+0000 can only be written as the escape \u0000, so bytes without one need no walk.
+  const nul = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf(NUL_ESCAPE) !== -1 ? findNul(parsed.data) : null;
   if (nul !== null) {
     return reject('SCHEMA_INVALID', `${nul}: strings may not contain U+0000 (the ledger's JSON and text columns cannot hold it)`, ids.agentId, ids.eventId);
   }
   const skew = Date.parse(parsed.data.ts) - now.getTime();
   return { ok: true, envelope: parsed.data, clockSkewMs: Math.abs(skew) > limits.clockSkewMs ? skew : null };
 }
+
+const NUL_ESCAPE = Buffer.from('\\u0000');
 
 function reject(reason: ReasonCode, detail: string, agentId: string | null = null, eventId: string | null = null): Decoded {
   // The detail is stored as text and sent as a Kafka header; it may quote the input, so escape control characters.

@@ -20,9 +20,13 @@ import {
   IntegrityRow,
   LedgerNotice,
 } from './ledgerStore';
-import { eventHash } from '../../schema/events/digest';
+import { envelopeDigests } from '../../schema/events/digest';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Envelope } from '../../schema/events';
 import type { IngestMetrics } from './ingestMetrics';
+
+/** Records checked between two yields to the event loop (about 40 ms of verifying). */
+const SLICE = 256;
 
 export interface InRecord {
   offset: string;
@@ -41,7 +45,19 @@ interface Candidate {
   rec: InRecord;
   envelope: Envelope;
   hash: string;
+  signingBytes: Uint8Array;
   clockSkewMs: number | null;
+}
+
+/** A partition batch after the stateless checks: what the ledger transaction takes. */
+export interface CheckedBatch {
+  topic: string;
+  partition: number;
+  records: InRecord[];
+  sha: Map<string, Buffer>;
+  verified: Candidate[];
+  rejected: RejectedRow[];
+  at: Date;
 }
 
 /**
@@ -59,27 +75,41 @@ export async function ingestBatch(
   metrics: IngestMetrics,
   now: () => Date = () => new Date(),
 ): Promise<BatchOutcome> {
+  return ledgerChecked(pool, await checkBatch(pool, topic, partition, records, limits, metrics, now), metrics);
+}
+
+/**
+ * The stateless half of ingestBatch: parse, schema, signature, with no transaction open, so that a consumer can
+ * check the next slice of a partition while the previous slice's transaction runs. It yields to the event loop
+ * every SLICE records so that other partitions' transactions, which may hold the ledger's tip lock, are not kept
+ * waiting behind a whole batch of verifies.
+ */
+export async function checkBatch(
+  pool: Pool,
+  topic: string,
+  partition: number,
+  records: InRecord[],
+  limits: DecodeLimits,
+  metrics: IngestMetrics,
+  now: () => Date = () => new Date(),
+): Promise<CheckedBatch> {
   metrics.batches += 1;
   const sha = new Map(records.map((r) => [r.offset, createHash('sha256').update(r.value ?? Buffer.alloc(0)).digest()]));
-
   const rejected: RejectedRow[] = [];
-  const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });
-  // The record timestamp is the producer's claim; one Postgres cannot store (year -29719) must not stall the partition.
-  const producedAt = (r: InRecord): Date | null => {
-    const ms = Number(r.timestamp);
-    return Number.isFinite(ms) && ms > -62135596800000 && ms < 253402300800000 ? new Date(ms) : null;
-  };
-  const reject = (r: InRecord, reason: RejectedRow['reason'], detail: string, agentId: string | null, eventId: string | null) =>
-    rejected.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), rawSha256: sha.get(r.offset)!, agentId, eventId, coords: coords(r), kafkaKey: r.key, producedAt: producedAt(r) });
-
-  // 1. Stateless checks, outside the transaction: parse, schema, signature. (A redelivered record is checked
-  // again here and dropped under the partition lock below; redelivery is rare, a second lookup per batch is not.)
+  const reject = rejecter(topic, partition, sha, rejected);
+  // A redelivered record is checked again here and dropped under the partition lock in ledgerChecked.
   const decoded: Candidate[] = [];
   const at = now();
-  for (const r of records) {
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0 && i % SLICE === 0) await yieldToLoop();
+    const r = records[i]!;
     const d = decodeEvent(r.value, limits, at);
-    if (!d.ok) reject(r, d.reason, d.detail, d.agentId, d.eventId);
-    else decoded.push({ rec: r, envelope: d.envelope, hash: eventHash(d.envelope), clockSkewMs: d.clockSkewMs });
+    if (!d.ok) {
+      reject(r, d.reason, d.detail, d.agentId, d.eventId);
+      continue;
+    }
+    const digests = envelopeDigests(d.envelope);
+    decoded.push({ rec: r, envelope: d.envelope, hash: digests.eventHash, signingBytes: digests.signingBytes, clockSkewMs: d.clockSkewMs });
   }
   const { keys, agents } = await loadKeys(
     pool,
@@ -87,12 +117,32 @@ export async function ingestBatch(
     [...new Set(decoded.map((c) => c.envelope.agentId))],
   );
   const verified: Candidate[] = [];
-  for (const c of decoded) {
-    const v = verifyEnvelope(c.envelope, keys.get(c.envelope.keyId), agents.has(c.envelope.agentId));
+  for (let i = 0; i < decoded.length; i++) {
+    if (i > 0 && i % SLICE === 0) await yieldToLoop();
+    const c = decoded[i]!;
+    const v = verifyEnvelope(c.envelope, keys.get(c.envelope.keyId), agents.has(c.envelope.agentId), c.signingBytes);
     if (!v.ok) reject(c.rec, v.reason, v.detail, c.envelope.agentId, c.envelope.eventId);
     else verified.push(c);
   }
+  return { topic, partition, records, sha, verified, rejected, at };
+}
 
+function rejecter(topic: string, partition: number, sha: Map<string, Buffer>, into: RejectedRow[]) {
+  return (r: InRecord, reason: RejectedRow['reason'], detail: string, agentId: string | null, eventId: string | null) =>
+    into.push({ reason, detail, raw: r.value ?? Buffer.alloc(0), rawSha256: sha.get(r.offset)!, agentId, eventId, coords: { topic, partition, offset: r.offset }, kafkaKey: r.key, producedAt: producedAt(r) });
+}
+
+/** The record timestamp is the producer's claim; one Postgres cannot store (year -29719) must not stall the partition. */
+function producedAt(r: InRecord): Date | null {
+  const ms = Number(r.timestamp);
+  return Number.isFinite(ms) && ms > -62135596800000 && ms < 253402300800000 ? new Date(ms) : null;
+}
+
+/** The transactional half of ingestBatch: the chain checks and the append, under the partition and head locks. */
+export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: IngestMetrics): Promise<BatchOutcome> {
+  const { topic, partition, records, sha, verified, rejected, at } = batch;
+  const reject = rejecter(topic, partition, sha, rejected);
+  const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });
   // 2. The chain, under a lock on each agent's head.
   const client = await pool.connect();
   let skewed = 0;

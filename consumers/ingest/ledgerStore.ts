@@ -1,3 +1,6 @@
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { PoolClient, Pool } from 'pg';
 import type { RegisteredKey } from './verifyEnvelope';
 import type { ChainHead, StoredLink } from './decideChain';
@@ -50,9 +53,11 @@ export interface IntegrityRow {
   observedSeq: number | null;
 }
 
-/** What the reconciler and other readers get for each ledgered event, on the ledger topic. */
+/**
+ * What ingest announces on the ledger topic for each ledgered event: a pointer, not the evidence. Readers that act
+ * on an event (the reconciler) read it from ledger_events by id, so a forged notice can claim nothing.
+ */
 export interface LedgerNotice {
-  position: string;
   leafIndex: string;
   eventId: string;
   agentId: string;
@@ -61,7 +66,6 @@ export interface LedgerNotice {
   type: string;
   ts: string;
   producedAt: string;
-  payload: unknown;
 }
 
 export async function loadKeys(pool: Pool, keyIds: string[], agentIds: string[]) {
@@ -124,6 +128,18 @@ export async function findBySeq(client: PoolClient, pairs: Array<{ agentId: stri
  * a new record at an old offset must not be mistaken for the old one.
  */
 export async function findProcessed(client: PoolClient | Pool, topic: string, partition: number, records: Array<{ offset: string; sha256: Buffer }>) {
+  // Offsets rise within a partition, so in the common case (no redelivery) one probe of each index shows that no
+  // record of the batch can have been written yet. A recreated topic reuses offsets; then the full lookup runs.
+  const lowest = records.reduce((m, r) => (BigInt(r.offset) < m ? BigInt(r.offset) : m), BigInt(records[0]?.offset ?? 0));
+  const high = await client.query<{ l: string | null; r: string | null }>(
+    `SELECT (SELECT max(kafka_offset) FROM ledger_events WHERE kafka_topic = $1 AND kafka_partition = $2) AS l,
+            (SELECT max(kafka_offset) FROM rejected_events WHERE kafka_topic = $1 AND kafka_partition = $2) AS r`,
+    [topic, partition],
+  );
+  const { l, r } = high.rows[0]!;
+  if ((l === null || BigInt(l) < lowest) && (r === null || BigInt(r) < lowest)) {
+    return { ledgered: new Map<string, LedgerNotice>(), rejected: new Set<string>() };
+  }
   const offsets = records.map((r) => r.offset);
   const hashes = records.map((r) => r.sha256);
   const ledgered = await client.query<LedgerNoticeRow>(
@@ -144,9 +160,8 @@ export async function findProcessed(client: PoolClient | Pool, topic: string, pa
   };
 }
 
-const NOTICE_COLUMNS = 'position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload, kafka_offset';
+const NOTICE_COLUMNS = 'leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, kafka_offset';
 interface LedgerNoticeRow {
-  position: string;
   leaf_index: string;
   event_id: string;
   agent_id: string;
@@ -155,13 +170,11 @@ interface LedgerNoticeRow {
   type: string;
   ts: Date;
   produced_at: Date;
-  payload: unknown;
   kafka_offset: string;
 }
 
 function toNotice(r: LedgerNoticeRow): LedgerNotice {
   return {
-    position: r.position,
     leafIndex: r.leaf_index,
     eventId: r.event_id,
     agentId: r.agent_id,
@@ -170,7 +183,6 @@ function toNotice(r: LedgerNoticeRow): LedgerNotice {
     type: r.type,
     ts: r.ts.toISOString(),
     producedAt: r.produced_at.toISOString(),
-    payload: r.payload,
   };
 }
 
@@ -190,43 +202,53 @@ export async function advanceTip(client: PoolClient, nextLeafIndex: number): Pro
   await client.query('UPDATE ledger_tip SET next_leaf_index = $1 WHERE id = 1', [nextLeafIndex]);
 }
 
+const LEDGER_COLUMNS =
+  'event_id, agent_id, key_id, seq, type, prev_hash, event_hash, ts, payload, signature, raw, kafka_topic, kafka_partition, kafka_offset, produced_at, raw_sha256, leaf_index';
+
 /**
- * One multi-row INSERT via unnest, in the rows' order (so positions rise with leaf indices); the unique constraints
- * make a retried batch a no-op.
+ * Appends the rows with one COPY, in the rows' order (so positions, drawn from their sequence as COPY reads, rise
+ * with leaf indices). COPY has no ON CONFLICT: a row that breaks a unique constraint fails the whole transaction,
+ * which the caller rolls back and Kafka redelivers; the callers' locks and lookups make that a sign of a bug or a
+ * concurrent writer, never a normal path. Returns the notices to announce, in leaf order.
  */
 export async function insertLedgerRows(client: PoolClient, rows: LedgerRow[]): Promise<LedgerNotice[]> {
   if (rows.length === 0) return [];
-  const r = await client.query<LedgerNoticeRow>(
-    `INSERT INTO ledger_events (event_id, agent_id, key_id, seq, type, prev_hash, event_hash, ts, payload, signature, raw,
-                                kafka_topic, kafka_partition, kafka_offset, produced_at, raw_sha256, leaf_index)
-     SELECT e, a, k, s, t, ph, eh, ts, p::jsonb, sig, raw, kt, kp, ko, pa, rh, li
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-                   $9::text[], $10::text[], $11::bytea[], $12::text[], $13::int[], $14::bigint[], $15::timestamptz[], $16::bytea[],
-                   $17::bigint[])
-         AS u(e, a, k, s, t, ph, eh, ts, p, sig, raw, kt, kp, ko, pa, rh, li)
-     ON CONFLICT DO NOTHING
-     RETURNING ${NOTICE_COLUMNS}`,
-    [
-      rows.map((r) => r.eventId),
-      rows.map((r) => r.agentId),
-      rows.map((r) => r.keyId),
-      rows.map((r) => r.seq),
-      rows.map((r) => r.type),
-      rows.map((r) => r.prevHash),
-      rows.map((r) => r.eventHash),
-      rows.map((r) => r.ts),
-      rows.map((r) => JSON.stringify(r.payload)),
-      rows.map((r) => r.signature),
-      rows.map((r) => r.raw),
-      rows.map((r) => r.coords.topic),
-      rows.map((r) => r.coords.partition),
-      rows.map((r) => r.coords.offset),
-      rows.map((r) => r.producedAt.toISOString()),
-      rows.map((r) => r.rawSha256),
-      rows.map((r) => r.leafIndex),
-    ],
-  );
-  return r.rows.map(toNotice).sort((a, b) => Number(BigInt(a.leafIndex) - BigInt(b.leafIndex)));
+  const lines: string[] = [];
+  for (const r of rows) {
+    lines.push(
+      [
+        copyText(r.eventId), copyText(r.agentId), copyText(r.keyId), String(r.seq), copyText(r.type), r.prevHash === null ? '\\N' : copyText(r.prevHash),
+        copyText(r.eventHash), copyText(r.ts), copyText(JSON.stringify(r.payload)), copyText(r.signature), copyBytea(r.raw), copyText(r.coords.topic),
+        String(r.coords.partition), r.coords.offset, r.producedAt.toISOString(), copyBytea(r.rawSha256), String(r.leafIndex),
+      ].join('\t'),
+    );
+  }
+  await copyIn(client, `COPY ledger_events (${LEDGER_COLUMNS}) FROM STDIN`, lines.join('\n') + '\n');
+  return rows.map((r) => ({
+    leafIndex: String(r.leafIndex),
+    eventId: r.eventId,
+    agentId: r.agentId,
+    keyId: r.keyId,
+    seq: r.seq,
+    type: r.type,
+    ts: new Date(r.ts).toISOString(),
+    producedAt: r.producedAt.toISOString(),
+  }));
+}
+
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped (U+0000 never gets here). */
+export function copyText(v: string): string {
+  return v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** bytea in COPY's text format: the hex form, its backslash escaped for COPY. */
+function copyBytea(b: Buffer): string {
+  return '\\\\x' + b.toString('hex');
+}
+
+async function copyIn(client: PoolClient, sql: string, body: string): Promise<void> {
+  const stream = client.query(copyFrom(sql));
+  await pipeline(Readable.from([Buffer.from(body, 'utf8')]), stream);
 }
 
 export async function insertRejectedRows(client: PoolClient, rows: RejectedRow[]): Promise<void> {

@@ -15,9 +15,10 @@ export type Verification = { ok: true } | { ok: false; reason: ReasonCode; detai
 
 /**
  * Is this envelope signed by a key registered to the agent it names? `key` is the registry's record for
- * `envelope.keyId` (undefined if none); `agentKnown` says whether the agent itself is registered.
+ * `envelope.keyId` (undefined if none); `agentKnown` says whether the agent itself is registered; `signed` is the
+ * envelope's signing bytes when the caller already has them.
  */
-export function verifyEnvelope(envelope: Envelope, key: RegisteredKey | undefined, agentKnown: boolean): Verification {
+export function verifyEnvelope(envelope: Envelope, key: RegisteredKey | undefined, agentKnown: boolean, signed: Uint8Array = signingBytes(envelope)): Verification {
   if (!key) {
     return agentKnown
       ? { ok: false, reason: 'UNKNOWN_KEY', detail: `key ${envelope.keyId} is not registered for agent ${envelope.agentId}` }
@@ -39,7 +40,7 @@ export function verifyEnvelope(envelope: Envelope, key: RegisteredKey | undefine
   if (!signatureScalarIsCanonical(sig)) {
     return { ok: false, reason: 'SIG_INVALID', detail: 'signature S is not below the group order L (non-canonical S: a malleated signature)' };
   }
-  if (!verify(signingBytes(envelope), sig, key.publicKey)) {
+  if (!verify(signed, sig, key.publicKey)) {
     return { ok: false, reason: 'SIG_INVALID', detail: 'signature does not verify over the JCS form of the envelope' };
   }
   return { ok: true };

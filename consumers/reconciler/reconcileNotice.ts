@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import type { LedgerNotice } from '../ingest/ledgerStore';
 import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, Target } from '../../schema/events';
 import type { ToolCatalogue } from '../../schema/catalogue';
 import { evaluateAction, IntentView } from './evaluateAction';
@@ -49,15 +48,42 @@ export function credentialIdFor(agentId: string, intentId: string): string {
   return 'cred_' + createHash('sha256').update(`${agentId}\u0000${intentId}`).digest('base64url').slice(0, 24);
 }
 
-/** The event id a ledger-topic message points at, or null when the message is not one of ours. */
-export function noticeEventId(value: Buffer | null): string | null {
-  if (!value) return null;
+/**
+ * The event ids a ledger-topic message points at (`{v: 1, agentId, events: [{eventId, ...}]}`, as ingest writes
+ * it), or null when the message is not one of ours. Ids are only pointers: each is looked up in the ledger.
+ */
+export function noticeEventIds(value: Buffer | null): string[] | null {
+  if (!value || value.length > MAX_NOTICE_BYTES) return null;
   try {
-    const id = (JSON.parse(value.toString('utf8')) as { eventId?: unknown }).eventId;
-    return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : null;
+    const m = JSON.parse(value.toString('utf8')) as { events?: unknown };
+    if (!Array.isArray(m.events) || m.events.length === 0) return null;
+    const ids: string[] = [];
+    for (const e of m.events as Array<{ eventId?: unknown } | null>) {
+      const id = e?.eventId;
+      if (typeof id !== 'string' || id.length === 0 || id.length > 128) return null;
+      ids.push(id);
+    }
+    return ids;
   } catch {
     return null;
   }
+}
+
+/** Ingest splits its sends at 512 KiB; anything larger on the ledger topic did not come from it. */
+const MAX_NOTICE_BYTES = 1024 * 1024;
+
+/** An event as the ledger holds it: what the reconciler judges. */
+interface LedgeredEvent {
+  position: string;
+  leafIndex: string;
+  eventId: string;
+  agentId: string;
+  keyId: string;
+  seq: number;
+  type: string;
+  ts: string;
+  producedAt: string;
+  payload: unknown;
 }
 
 /**
@@ -81,7 +107,7 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
       await client.query('ROLLBACK');
       return null;
     }
-    const n: LedgerNotice = {
+    const n: LedgeredEvent = {
       position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
       ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
     };
@@ -99,7 +125,7 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
   }
 }
 
-async function onIntentDeclared(c: PoolClient, n: LedgerNotice, p: IntentDeclaredPayload): Promise<void> {
+async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclaredPayload): Promise<void> {
   const ins = await c.query(
     `INSERT INTO intents (intent_id, agent_id, event_id, task, purpose, allowed_tools, allowed_targets, data_classes, not_before, not_after, declared_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
@@ -114,7 +140,7 @@ async function onIntentDeclared(c: PoolClient, n: LedgerNotice, p: IntentDeclare
   );
 }
 
-async function onIntentClosed(c: PoolClient, n: LedgerNotice, p: IntentClosedPayload): Promise<void> {
+async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPayload): Promise<void> {
   await c.query(`UPDATE intents SET status = 'closed', closed_at = $3 WHERE intent_id = $1 AND agent_id = $2 AND status = 'open'`, [p.intentId, n.agentId, n.ts]);
   await c.query(`UPDATE credentials SET status = 'expired' WHERE intent_id = $1 AND agent_id = $2 AND status = 'active'`, [p.intentId, n.agentId]);
 }
@@ -133,7 +159,7 @@ async function loadIntent(c: PoolClient, intentId: string | null): Promise<Inten
   };
 }
 
-async function onAction(c: PoolClient, n: LedgerNotice, p: ActionReportedPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
   const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [n.eventId]);
   if ((seen.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
 

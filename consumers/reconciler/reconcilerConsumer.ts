@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { watchConsumer } from '../../services/common/kafka';
-import { reconcileNotice, noticeEventId, ReconcilePolicy } from './reconcileNotice';
+import { reconcileNotice, noticeEventIds, ReconcilePolicy } from './reconcileNotice';
 
 export class ReconcilerMetrics {
   notices = 0;
@@ -47,30 +47,34 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       let last: string | null = null;
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
-        const eventId = noticeEventId(message.value);
-        const out = eventId === null ? null : await reconcileNotice(pool, eventId, policy);
-        if (out === null) {
-          // Not a pointer to a ledgered event: nothing to reconcile, and no reason to stop the partition over it.
+        const eventIds = noticeEventIds(message.value);
+        if (eventIds === null) {
+          // Not a ledger notice: nothing to reconcile, and no reason to stop the partition over it.
           metrics.ignored += 1;
-          log.error('ledger topic message names no ledgered event; ignored', { partition: batch.partition, offset: message.offset, eventId });
-          resolveOffset(message.offset);
-          last = message.offset;
-          continue;
+          log.error('ledger topic message is not a ledger notice; ignored', { partition: batch.partition, offset: message.offset });
         }
-        metrics.notices += 1;
-        if (out.type === 'action.reported') metrics.actions += 1;
-        // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
-        const sends = [];
-        if (out.revocations.length > 0) {
-          sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+        for (const eventId of eventIds ?? []) {
+          const out = await reconcileNotice(pool, eventId, policy);
+          if (out === null) {
+            metrics.ignored += 1;
+            log.error('ledger topic message names no ledgered event; ignored', { partition: batch.partition, offset: message.offset, eventId });
+            continue;
+          }
+          metrics.notices += 1;
+          if (out.type === 'action.reported') metrics.actions += 1;
+          // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
+          const sends = [];
+          if (out.revocations.length > 0) {
+            sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+          }
+          if (out.alerts.length > 0) {
+            sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
+          }
+          if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
+          metrics.findings += out.alerts.length;
+          metrics.revocations += out.revocations.length;
+          for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
         }
-        if (out.alerts.length > 0) {
-          sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
-        }
-        if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
-        metrics.findings += out.alerts.length;
-        metrics.revocations += out.revocations.length;
-        for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
         resolveOffset(message.offset);
         last = message.offset;
         await heartbeat();

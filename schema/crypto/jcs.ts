@@ -21,6 +21,8 @@ export class CanonicalizationError extends Error {
 
 /** Matches a surrogate code unit that is not half of a valid pair (the `u` flag makes pairs one code point). */
 const LONE_SURROGATE = /\p{Cs}/u;
+/** Any surrogate code unit, paired or not (no `u` flag: code units, not code points). */
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Iteration state for one array or object whose members are still being written. */
 interface Frame {
@@ -110,7 +112,8 @@ export function canonicalize(value: unknown): string {
 
 /** JSON string literal per RFC 8785 §3.2.2.2, which is JSON.stringify's escaping once lone surrogates are refused. */
 function quote(s: string, stack: Frame[], isKey = false): string {
-  if (LONE_SURROGATE.test(s)) {
+  // The cheap test first: most strings have no surrogate at all, paired or not.
+  if (ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s)) {
     const at = s.search(LONE_SURROGATE);
     const unit = s.charCodeAt(at).toString(16);
     throw new CanonicalizationError('LONE_SURROGATE', pointer(stack), `${isKey ? 'key' : 'string'} has a lone surrogate \\u${unit} at index ${at}`);
