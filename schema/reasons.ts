@@ -28,6 +28,7 @@ export const REASON_CODES = [
   'DUPLICATE_EVENT',
   'SEQ_REPLAY',
   'SEQ_GAP',
+  'LATE_EVENT',
   'FORK',
   'PREV_HASH_MISMATCH',
   // Scope drift: an action that its declared intent does not cover.

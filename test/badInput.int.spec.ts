@@ -585,7 +585,7 @@ describe('bad input through the real events topic: a reason for each, nothing lo
       await expectMetrics(before, { ledgered: 2, rejected: { DUPLICATE_EVENT: 4 } });
     });
 
-    it('a sequence gap: SEQ_GAP finding, later events still ledgered; a concealed event arriving late is SEQ_REPLAY', async () => {
+    it('a sequence gap: SEQ_GAP finding, later events still ledgered; concealed events arriving late are ledgered with LATE_EVENT', async () => {
       const { key, client } = await newAgent('gap');
       const chain = [1, 2, 3, 4, 5].map((n) => client.sign('intent.closed', { intentId: `int_${n}`, outcome: 'completed' }));
       const [e1, e2, e3, e4, e5] = chain as [SentEvent, SentEvent, SentEvent, SentEvent, SentEvent];
@@ -598,13 +598,28 @@ describe('bad input through the real events topic: a reason for each, nothing lo
       await expectLedgered(a4, e4);
       await expectLedgered(a5, e5);
       expect(await findings(key.agentId)).toEqual([{ reason_code: 'SEQ_GAP', severity: 'high', event_id: e4.envelope.eventId, expected_seq: 2, observed_seq: 4 }]);
-      const head = (await h.pool.query('SELECT last_seq, last_hash FROM agent_heads WHERE agent_id = $1', [key.agentId])).rows[0];
-      expect([Number(head.last_seq), head.last_hash]).toEqual([5, e5.hash]);
+      const headNow = async () => (await h.pool.query('SELECT last_seq, last_hash FROM agent_heads WHERE agent_id = $1', [key.agentId])).rows[0];
+      expect([Number((await headNow()).last_seq), (await headNow()).last_hash]).toEqual([5, e5.hash]);
+      // A late seq 2 that does not link to seq 1 is refused; the real 3 (whose seq 2 is still missing) and then the
+      // real 2 (which links to seq 1) are ledgered, each with a LATE_EVENT finding, and the head stays at 5.
+      const forger = new AgentClient({ key, producer: h.producer, topic: h.config.topics.events, resume: { seq: 1, hash: 'f'.repeat(64) } });
+      const wrong2 = forger.sign('intent.closed', { intentId: 'int_2x', outcome: 'completed' });
+      const aw = await produce(wrong2.bytes, key.agentId);
+      await settle(aw);
+      await expectRejected(aw, wrong2.bytes, 'PREV_HASH_MISMATCH', { agentId: key.agentId, eventId: wrong2.envelope.eventId });
       const a3 = await produce(e3.bytes, key.agentId);
       await settle(a3);
-      await expectRejected(a3, e3.bytes, 'SEQ_REPLAY', { agentId: key.agentId, eventId: e3.envelope.eventId });
-      expect(await ledgerCount(e2.envelope.eventId)).toBe(0);
-      await expectMetrics(before, { ledgered: 3, rejected: { SEQ_REPLAY: 1 } });
+      await expectLedgered(a3, e3);
+      const a2 = await produce(e2.bytes, key.agentId);
+      await settle(a2);
+      await expectLedgered(a2, e2);
+      const late = (await findings(key.agentId)).filter((f) => f.reason_code === 'LATE_EVENT');
+      expect(late).toEqual([
+        { reason_code: 'LATE_EVENT', severity: 'high', event_id: e3.envelope.eventId, expected_seq: 6, observed_seq: 3 },
+        { reason_code: 'LATE_EVENT', severity: 'high', event_id: e2.envelope.eventId, expected_seq: 6, observed_seq: 2 },
+      ]);
+      expect([Number((await headNow()).last_seq), (await headNow()).last_hash]).toEqual([5, e5.hash]);
+      await expectMetrics(before, { ledgered: 5, rejected: { PREV_HASH_MISMATCH: 1 } });
     });
 
     it('a fork (two different events with one seq): FORK rejected with a critical finding, also within one batch', async () => {

@@ -122,6 +122,26 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 }
 
 describe('integrity: an intact ledger', () => {
+  it('verifies a chain whose concealed events arrived late (gap, then LATE_EVENT fills), and names a late row with no finding', async () => {
+    const { pool } = await freshDatabase();
+    const key = createAgentKey(`agent-late-${randomBytes(2).toString('hex')}`);
+    await registerAgentKey(pool, { agentId: key.agentId, publicKey: key.publicKey });
+    const c = new AgentClient({ key, producer: {} as Producer, topic: 'unused' });
+    const [e1, e2, e3, e4] = Array.from({ length: 4 }, (_, i) => c.sign('intent.closed', { intentId: `int_${i}`, outcome: 'completed' })) as [SentEvent, SentEvent, SentEvent, SentEvent];
+    const metrics = new IngestMetrics();
+    await ingestBatch(pool, 'il.events', 0, records([e1, e4]), limits, metrics);
+    await ingestBatch(pool, 'il.events', 0, records([e3, e2]), limits, metrics);
+    expect(metrics.ledgered).toBe(4);
+    await signTreeHeadNow(pool, ledgerKey, log);
+    const report = await verifyLedger(pool, { trusted: trusted() });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    await pool.query("DELETE FROM integrity_findings WHERE reason_code = 'LATE_EVENT' AND event_id = $1", [e2.envelope.eventId]);
+    const broken = await verifyLedger(pool, { trusted: trusted() });
+    expect(broken.ok).toBe(false);
+    expect(broken.problems[0]).toMatchObject({ code: 'SEQ_ORDER', eventId: e2.envelope.eventId });
+  });
+
   it('numbers leaves without gaps in commit order, even when partitions commit side by side', async () => {
     const { pool } = await freshDatabase();
     const batches = await Promise.all(

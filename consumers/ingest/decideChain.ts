@@ -28,9 +28,13 @@ export type ChainDecision =
  * - the same event again (same id, or same content at a ledgered seq): a replay, never a second row;
  * - a different event at a ledgered seq: a fork, which only a leaked key or a tampering client can make;
  * - a jump past the next seq: appended (the later evidence is still evidence) with a gap finding, since the
- *   missing events may have been concealed.
+ *   missing events may have been concealed;
+ * - an unledgered seq behind the head, which can only be one of those missing events arriving late: appended with
+ *   a LATE_EVENT finding, so that it is reconciled like any other (rejecting it would let an agent hide an action
+ *   by sending its successor first). Its prevHash must match the ledgered event before it, `prevSeq`, if there is
+ *   one (that one may be missing too).
  */
-export function decideChain(head: ChainHead, ev: ChainEvent, sameId?: StoredLink, sameSeq?: StoredLink): ChainDecision {
+export function decideChain(head: ChainHead, ev: ChainEvent, sameId?: StoredLink, sameSeq?: StoredLink, prevSeq?: StoredLink): ChainDecision {
   if (sameId) {
     return { kind: 'reject', reason: 'DUPLICATE_EVENT', detail: `event ${ev.eventId} is already in the ledger (replay)` };
   }
@@ -43,7 +47,12 @@ export function decideChain(head: ChainHead, ev: ChainEvent, sameId?: StoredLink
       const detail = `seq ${ev.seq} is already ledgered as ${sameSeq.eventId}; this is a different event with the same seq (fork)`;
       return { kind: 'reject', reason: 'FORK', detail, finding: { reason: 'FORK', severity: 'critical', detail, expectedSeq: expected } };
     }
-    return { kind: 'reject', reason: 'SEQ_REPLAY', detail: `seq ${ev.seq} is behind the chain head ${head.lastSeq}` };
+    const want = ev.seq === 1 ? null : prevSeq?.hash;
+    if (want !== undefined && ev.prevHash !== want) {
+      return { kind: 'reject', reason: 'PREV_HASH_MISMATCH', detail: `late seq ${ev.seq}: prevHash ${ev.prevHash ?? 'null'} does not match the hash of seq ${ev.seq - 1} (${want ?? 'null'})` };
+    }
+    const detail = `seq ${ev.seq} arrived after seq ${head.lastSeq}, filling a gap: ledgered and judged now, but it was withheld from the chain until then`;
+    return { kind: 'append', finding: { reason: 'LATE_EVENT', severity: 'high', detail, expectedSeq: expected } };
   }
   if (ev.seq === expected) {
     const want = head.lastSeq === 0 ? null : head.lastHash;

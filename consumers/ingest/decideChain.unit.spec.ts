@@ -30,11 +30,23 @@ describe('decideChain', () => {
     expect(d.finding?.severity).toBe('critical');
   });
 
-  it('calls identical content at a ledgered seq a duplicate, and an unknown one behind the head a replay', () => {
+  it('calls identical content at a ledgered seq a duplicate', () => {
     const same = decideChain(head, { eventId: 'e2', seq: 2, prevHash: h('a'), hash: h('b') }, undefined, { eventId: 'e2', hash: h('b') });
     expect(same.kind === 'reject' && same.reason).toBe('DUPLICATE_EVENT');
-    const behind = decideChain(head, { eventId: 'old', seq: 1, prevHash: null, hash: h('1') });
-    expect(behind.kind === 'reject' && behind.reason).toBe('SEQ_REPLAY');
+  });
+
+  it('appends an unledgered seq behind the head as a late event with a finding, if it links to the seq before', () => {
+    const late = decideChain(head, { eventId: 'e2', seq: 2, prevHash: h('a'), hash: h('b') }, undefined, undefined, { eventId: 'e1', hash: h('a') });
+    expect(late.kind).toBe('append');
+    expect(late.finding).toMatchObject({ reason: 'LATE_EVENT', severity: 'high', expectedSeq: 4 });
+    // The seq before is missing too: nothing to link to yet, still appended.
+    expect(decideChain(head, { eventId: 'e2', seq: 2, prevHash: h('a'), hash: h('b') }).finding?.reason).toBe('LATE_EVENT');
+    const first = decideChain(head, { eventId: 'e1', seq: 1, prevHash: null, hash: h('1') });
+    expect(first.finding?.reason).toBe('LATE_EVENT');
+    const badLink = decideChain(head, { eventId: 'e2', seq: 2, prevHash: h('f'), hash: h('b') }, undefined, undefined, { eventId: 'e1', hash: h('a') });
+    expect(badLink.kind === 'reject' && badLink.reason).toBe('PREV_HASH_MISMATCH');
+    const badFirst = decideChain(head, { eventId: 'e1', seq: 1, prevHash: h('f'), hash: h('1') });
+    expect(badFirst.kind === 'reject' && badFirst.reason).toBe('PREV_HASH_MISMATCH');
   });
 
   it('appends past a gap but records a finding naming the missing range', () => {

@@ -162,9 +162,14 @@ export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: In
     const agentIds = [...new Set(verified.map((c) => c.envelope.agentId))];
     const heads = await lockHeads(client, agentIds);
     const byId = await findByEventIds(client, verified.map((c) => c.envelope.eventId));
+    // For events behind the head: the ledgered event at their seq (a replay or a fork) and at the seq before (the
+    // link a late event must match).
     const bySeq = await findBySeq(
       client,
-      verified.filter((c) => c.envelope.seq <= (heads.get(c.envelope.agentId)?.lastSeq ?? 0)).map((c) => ({ agentId: c.envelope.agentId, seq: c.envelope.seq })),
+      verified
+        .filter((c) => c.envelope.seq <= (heads.get(c.envelope.agentId)?.lastSeq ?? 0))
+        .flatMap((c) => [{ agentId: c.envelope.agentId, seq: c.envelope.seq }, { agentId: c.envelope.agentId, seq: c.envelope.seq - 1 }])
+        .filter((p) => p.seq >= 1),
     );
     const toLedger: Array<Omit<LedgerRow, 'leafIndex'>> = [];
     const findings: IntegrityRow[] = [];
@@ -172,7 +177,7 @@ export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: In
     for (const c of verified) {
       const e = c.envelope;
       const head = changed.get(e.agentId) ?? heads.get(e.agentId) ?? { lastSeq: 0, lastHash: '' };
-      const decision = decideChain(head, { eventId: e.eventId, seq: e.seq, prevHash: e.prevHash, hash: c.hash }, byId.get(e.eventId), bySeq.get(`${e.agentId}\u0000${e.seq}`));
+      const decision = decideChain(head, { eventId: e.eventId, seq: e.seq, prevHash: e.prevHash, hash: c.hash }, byId.get(e.eventId), bySeq.get(`${e.agentId}\u0000${e.seq}`), bySeq.get(`${e.agentId}\u0000${e.seq - 1}`));
       if (decision.finding) {
         findings.push({ agentId: e.agentId, reason: decision.finding.reason, severity: decision.finding.severity, detail: decision.finding.detail, eventId: e.eventId, expectedSeq: decision.finding.expectedSeq, observedSeq: e.seq });
       }

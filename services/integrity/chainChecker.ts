@@ -17,14 +17,19 @@ export type ChainCheck = { ok: true } | { ok: false; code: ProblemCode; detail: 
 
 /**
  * Re-walks every agent's hash chain in ledger order, by the rules ingest applied (consumers/ingest/decideChain):
- * seq rises by one with prevHash the previous event's hash, or jumps ahead only where ingest recorded a SEQ_GAP
- * finding for that very event. Memory is one tip per agent, not per event.
+ * seq rises by one with prevHash the previous event's hash, jumps ahead only where ingest recorded a SEQ_GAP
+ * finding for that very event, and falls behind only where ingest recorded a LATE_EVENT finding for it (a late
+ * event filling a gap). Memory is one tip per agent, not per event.
  */
 export class ChainChecker {
   private readonly tips = new Map<string, ChainTip>();
 
   /** `gapRecorded(agentId, seq, eventId)`: did ingest record a SEQ_GAP finding when it appended this event? */
-  constructor(private readonly gapRecorded: (agentId: string, seq: number, eventId: string) => boolean) {}
+  constructor(
+    private readonly gapRecorded: (agentId: string, seq: number, eventId: string) => boolean,
+    /** Did ingest record a LATE_EVENT finding when it appended this event behind the chain head? */
+    private readonly lateRecorded: (agentId: string, seq: number, eventId: string) => boolean = () => false,
+  ) {}
 
   next(link: ChainLink): ChainCheck {
     const tip = this.tips.get(link.agentId) ?? { lastSeq: 0, lastHash: '' };
@@ -42,7 +47,7 @@ export class ChainChecker {
           detail: `agent ${link.agentId} jumps from seq ${tip.lastSeq} to ${link.seq} and ingest recorded no gap there: seq ${tip.lastSeq + 1}${link.seq - tip.lastSeq > 2 ? `..${link.seq - 1}` : ''} was removed`,
         };
       }
-    } else {
+    } else if (!this.lateRecorded(link.agentId, link.seq, link.eventId)) {
       result = { ok: false, code: 'SEQ_ORDER', detail: `agent ${link.agentId}'s seq ${link.seq} comes after its seq ${tip.lastSeq} in ledger order (rows reordered or duplicated)` };
     }
     if (link.seq > tip.lastSeq) this.tips.set(link.agentId, { lastSeq: link.seq, lastHash: link.eventHash });

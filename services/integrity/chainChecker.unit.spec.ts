@@ -27,4 +27,16 @@ describe('ChainChecker', () => {
     expect(c.next(link(5, h('4'), h('5')))).toEqual({ ok: true });
     expect(c.next(link(9, h('8'), h('9')))).toMatchObject({ ok: false, code: 'SEQ_GAP' });
   });
+
+  it('lets an event behind the tip through only where ingest recorded a LATE_EVENT finding for it, keeping the tip', () => {
+    const c = new ChainChecker(
+      (agentId, seq) => agentId === 'a' && seq === 4,
+      (agentId, seq, eventId) => agentId === 'a' && seq === 2 && eventId === 'e2',
+    );
+    c.next(link(1, null, h('1')));
+    c.next(link(4, h('3'), h('4')));
+    expect(c.next(link(2, h('1'), h('2')))).toEqual({ ok: true });
+    expect(c.next(link(3, h('2'), h('3')))).toMatchObject({ ok: false, code: 'SEQ_ORDER' });
+    expect(c.tipsSeen().get('a')).toEqual({ lastSeq: 4, lastHash: h('4') });
+  });
 });

@@ -61,12 +61,19 @@ async function walk(db: ClientBase, opts: VerifyLedgerOptions): Promise<VerifyRe
   const found = new ProblemLog(opts.maxProblems ?? 100);
   const tip = await readTip(db);
 
-  const gaps = new Set(
-    (await db.query<{ agent_id: string; observed_seq: string; event_id: string }>(
-      "SELECT agent_id, observed_seq, event_id FROM integrity_findings WHERE reason_code = 'SEQ_GAP'",
-    )).rows.map((r) => `${r.agent_id}\u0000${r.observed_seq}\u0000${r.event_id}`),
+  const findingsFor = async (reason: 'SEQ_GAP' | 'LATE_EVENT') =>
+    new Set(
+      (await db.query<{ agent_id: string; observed_seq: string; event_id: string }>(
+        'SELECT agent_id, observed_seq, event_id FROM integrity_findings WHERE reason_code = $1',
+        [reason],
+      )).rows.map((r) => `${r.agent_id}\u0000${r.observed_seq}\u0000${r.event_id}`),
+    );
+  const gaps = await findingsFor('SEQ_GAP');
+  const late = await findingsFor('LATE_EVENT');
+  const chain = new ChainChecker(
+    (agentId, seq, eventId) => gaps.has(`${agentId}\u0000${seq}\u0000${eventId}`),
+    (agentId, seq, eventId) => late.has(`${agentId}\u0000${seq}\u0000${eventId}`),
   );
-  const chain = new ChainChecker((agentId, seq, eventId) => gaps.has(`${agentId}\u0000${seq}\u0000${eventId}`));
   const keys = new Map<string, RegisteredKey | null>();
 
   const heads = streamTreeHeads(db, tip.logId);
