@@ -607,6 +607,15 @@ describe('bad input through the real events topic: a reason for each, nothing lo
       const aw = await produce(wrong2.bytes, key.agentId);
       await settle(aw);
       await expectRejected(aw, wrong2.bytes, 'PREV_HASH_MISMATCH', { agentId: key.agentId, eventId: wrong2.envelope.eventId });
+      // A substitute seq 3 (signed by the agent, linking to the real 2) is not what the ledgered 4 committed to.
+      const swapper = new AgentClient({ key, producer: h.producer, topic: h.config.topics.events, resume: { seq: 2, hash: e2.hash } });
+      const swap3 = swapper.sign('intent.closed', { intentId: 'int_3_harmless', outcome: 'completed' });
+      const as = await produce(swap3.bytes, key.agentId);
+      await settle(as);
+      await expectRejected(as, swap3.bytes, 'FORK', { agentId: key.agentId, eventId: swap3.envelope.eventId });
+      expect((await findings(key.agentId)).filter((f) => f.reason_code === 'FORK')).toEqual([
+        { reason_code: 'FORK', severity: 'critical', event_id: swap3.envelope.eventId, expected_seq: 6, observed_seq: 3 },
+      ]);
       const a3 = await produce(e3.bytes, key.agentId);
       await settle(a3);
       await expectLedgered(a3, e3);
@@ -619,7 +628,7 @@ describe('bad input through the real events topic: a reason for each, nothing lo
         { reason_code: 'LATE_EVENT', severity: 'high', event_id: e2.envelope.eventId, expected_seq: 6, observed_seq: 2 },
       ]);
       expect([Number((await headNow()).last_seq), (await headNow()).last_hash]).toEqual([5, e5.hash]);
-      await expectMetrics(before, { ledgered: 5, rejected: { PREV_HASH_MISMATCH: 1 } });
+      await expectMetrics(before, { ledgered: 5, rejected: { PREV_HASH_MISMATCH: 1, FORK: 1 } });
     });
 
     it('a fork (two different events with one seq): FORK rejected with a critical finding, also within one batch', async () => {

@@ -15,6 +15,8 @@ export interface ChainEvent {
 export interface StoredLink {
   eventId: string;
   hash: string;
+  /** The ledgered event's own prevHash, when the caller has it (needed for the event after a late one). */
+  prevHash?: string | null;
 }
 
 export type ChainDecision =
@@ -32,9 +34,10 @@ export type ChainDecision =
  * - an unledgered seq behind the head, which can only be one of those missing events arriving late: appended with
  *   a LATE_EVENT finding, so that it is reconciled like any other (rejecting it would let an agent hide an action
  *   by sending its successor first). Its prevHash must match the ledgered event before it, `prevSeq`, if there is
- *   one (that one may be missing too).
+ *   one (that one may be missing too), and the ledgered event after it, `nextSeq`, must name it as its previous
+ *   event: otherwise it is a substitute for the event the successor committed to, a fork.
  */
-export function decideChain(head: ChainHead, ev: ChainEvent, sameId?: StoredLink, sameSeq?: StoredLink, prevSeq?: StoredLink): ChainDecision {
+export function decideChain(head: ChainHead, ev: ChainEvent, sameId?: StoredLink, sameSeq?: StoredLink, prevSeq?: StoredLink, nextSeq?: StoredLink): ChainDecision {
   if (sameId) {
     return { kind: 'reject', reason: 'DUPLICATE_EVENT', detail: `event ${ev.eventId} is already in the ledger (replay)` };
   }
@@ -50,6 +53,10 @@ export function decideChain(head: ChainHead, ev: ChainEvent, sameId?: StoredLink
     const want = ev.seq === 1 ? null : prevSeq?.hash;
     if (want !== undefined && ev.prevHash !== want) {
       return { kind: 'reject', reason: 'PREV_HASH_MISMATCH', detail: `late seq ${ev.seq}: prevHash ${ev.prevHash ?? 'null'} does not match the hash of seq ${ev.seq - 1} (${want ?? 'null'})` };
+    }
+    if (nextSeq && nextSeq.prevHash !== undefined && nextSeq.prevHash !== ev.hash) {
+      const detail = `late seq ${ev.seq} is not the event that seq ${ev.seq + 1} (${nextSeq.eventId}) links to: its successor committed to ${nextSeq.prevHash ?? 'null'}, this one hashes to ${ev.hash} (a substitute: fork)`;
+      return { kind: 'reject', reason: 'FORK', detail, finding: { reason: 'FORK', severity: 'critical', detail, expectedSeq: expected } };
     }
     const detail = `seq ${ev.seq} arrived after seq ${head.lastSeq}, filling a gap: ledgered and judged now, but it was withheld from the chain until then`;
     return { kind: 'append', finding: { reason: 'LATE_EVENT', severity: 'high', detail, expectedSeq: expected } };

@@ -45,6 +45,11 @@ describe('decideChain', () => {
     expect(first.finding?.reason).toBe('LATE_EVENT');
     const badLink = decideChain(head, { eventId: 'e2', seq: 2, prevHash: h('f'), hash: h('b') }, undefined, undefined, { eventId: 'e1', hash: h('a') });
     expect(badLink.kind === 'reject' && badLink.reason).toBe('PREV_HASH_MISMATCH');
+    const substitute = decideChain(head, { eventId: 'e2x', seq: 2, prevHash: h('a'), hash: h('c') }, undefined, undefined, { eventId: 'e1', hash: h('a') }, { eventId: 'e3', hash: h('d'), prevHash: h('b') });
+    expect(substitute.kind === 'reject' && substitute.reason).toBe('FORK');
+    expect(substitute.finding?.severity).toBe('critical');
+    const genuine = decideChain(head, { eventId: 'e2', seq: 2, prevHash: h('a'), hash: h('b') }, undefined, undefined, { eventId: 'e1', hash: h('a') }, { eventId: 'e3', hash: h('d'), prevHash: h('b') });
+    expect(genuine.finding?.reason).toBe('LATE_EVENT');
     const badFirst = decideChain(head, { eventId: 'e1', seq: 1, prevHash: h('f'), hash: h('1') });
     expect(badFirst.kind === 'reject' && badFirst.reason).toBe('PREV_HASH_MISMATCH');
   });

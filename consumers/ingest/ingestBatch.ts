@@ -162,13 +162,13 @@ export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: In
     const agentIds = [...new Set(verified.map((c) => c.envelope.agentId))];
     const heads = await lockHeads(client, agentIds);
     const byId = await findByEventIds(client, verified.map((c) => c.envelope.eventId));
-    // For events behind the head: the ledgered event at their seq (a replay or a fork) and at the seq before (the
-    // link a late event must match).
+    // For events behind the head: the ledgered events at their seq (a replay or a fork), at the seq before (the link
+    // a late event must match) and at the seq after (which must link to the late event).
     const bySeq = await findBySeq(
       client,
       verified
         .filter((c) => c.envelope.seq <= (heads.get(c.envelope.agentId)?.lastSeq ?? 0))
-        .flatMap((c) => [{ agentId: c.envelope.agentId, seq: c.envelope.seq }, { agentId: c.envelope.agentId, seq: c.envelope.seq - 1 }])
+        .flatMap((c) => [-1, 0, 1].map((d) => ({ agentId: c.envelope.agentId, seq: c.envelope.seq + d })))
         .filter((p) => p.seq >= 1),
     );
     const toLedger: Array<Omit<LedgerRow, 'leafIndex'>> = [];
@@ -177,7 +177,7 @@ export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: In
     for (const c of verified) {
       const e = c.envelope;
       const head = changed.get(e.agentId) ?? heads.get(e.agentId) ?? { lastSeq: 0, lastHash: '' };
-      const decision = decideChain(head, { eventId: e.eventId, seq: e.seq, prevHash: e.prevHash, hash: c.hash }, byId.get(e.eventId), bySeq.get(`${e.agentId}\u0000${e.seq}`), bySeq.get(`${e.agentId}\u0000${e.seq - 1}`));
+      const decision = decideChain(head, { eventId: e.eventId, seq: e.seq, prevHash: e.prevHash, hash: c.hash }, byId.get(e.eventId), bySeq.get(`${e.agentId}\u0000${e.seq}`), bySeq.get(`${e.agentId}\u0000${e.seq - 1}`), bySeq.get(`${e.agentId}\u0000${e.seq + 1}`));
       if (decision.finding) {
         findings.push({ agentId: e.agentId, reason: decision.finding.reason, severity: decision.finding.severity, detail: decision.finding.detail, eventId: e.eventId, expectedSeq: decision.finding.expectedSeq, observedSeq: e.seq });
       }
@@ -194,7 +194,7 @@ export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: In
         ts: e.ts, payload: e.payload, signature: e.sig, raw: c.rec.value!, rawSha256: sha.get(c.rec.offset)!, coords: coords(c.rec), producedAt: producedAt(c.rec) ?? at,
       });
       byId.set(e.eventId, { eventId: e.eventId, hash: c.hash });
-      bySeq.set(`${e.agentId}\u0000${e.seq}`, { eventId: e.eventId, hash: c.hash });
+      bySeq.set(`${e.agentId}\u0000${e.seq}`, { eventId: e.eventId, hash: c.hash, prevHash: e.prevHash });
       changed.set(e.agentId, { lastSeq: Math.max(head.lastSeq, e.seq), lastHash: e.seq >= head.lastSeq ? c.hash : head.lastHash });
     }
     await insertRejectedRows(client, rejected);

@@ -113,12 +113,12 @@ export async function findByEventIds(client: PoolClient, eventIds: string[]): Pr
 export async function findBySeq(client: PoolClient, pairs: Array<{ agentId: string; seq: number }>): Promise<Map<string, StoredLink>> {
   const out = new Map<string, StoredLink>();
   if (pairs.length === 0) return out;
-  const r = await client.query<{ agent_id: string; seq: string; event_id: string; event_hash: string }>(
-    `SELECT l.agent_id, l.seq, l.event_id, l.event_hash FROM ledger_events l
+  const r = await client.query<{ agent_id: string; seq: string; event_id: string; event_hash: string; prev_hash: string | null }>(
+    `SELECT l.agent_id, l.seq, l.event_id, l.event_hash, l.prev_hash FROM ledger_events l
        JOIN unnest($1::text[], $2::bigint[]) AS p(agent_id, seq) ON l.agent_id = p.agent_id AND l.seq = p.seq`,
     [pairs.map((p) => p.agentId), pairs.map((p) => p.seq)],
   );
-  for (const row of r.rows) out.set(`${row.agent_id}\u0000${row.seq}`, { eventId: row.event_id, hash: row.event_hash });
+  for (const row of r.rows) out.set(`${row.agent_id}\u0000${row.seq}`, { eventId: row.event_id, hash: row.event_hash, prevHash: row.prev_hash });
   return out;
 }
 

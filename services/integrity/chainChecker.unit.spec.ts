@@ -39,4 +39,20 @@ describe('ChainChecker', () => {
     expect(c.next(link(3, h('2'), h('3')))).toMatchObject({ ok: false, code: 'SEQ_ORDER' });
     expect(c.tipsSeen().get('a')).toEqual({ lastSeq: 4, lastHash: h('4') });
   });
+
+  it('checks a late event against what its successor committed to, however many arrive late and in what order', () => {
+    const late = (agentId: string, seq: number) => agentId === 'a' && seq < 5;
+    const ok = new ChainChecker((_a, seq) => seq === 5, late);
+    ok.next(link(1, null, h('1')));
+    ok.next(link(5, h('4'), h('5')));
+    expect(ok.next(link(4, h('3'), h('4')))).toEqual({ ok: true });
+    expect(ok.next(link(2, h('1'), h('2')))).toEqual({ ok: true });
+    expect(ok.next(link(3, h('2'), h('3')))).toEqual({ ok: true });
+    const swapped = new ChainChecker((_a, seq) => seq === 5, late);
+    swapped.next(link(1, null, h('1')));
+    swapped.next(link(5, h('4'), h('5')));
+    expect(swapped.next(link(4, h('3'), h('e')))).toMatchObject({ ok: false, code: 'PREV_HASH_MISMATCH', detail: expect.stringContaining('substitute') });
+    // A second event at a filled seq is not a late event but a duplicate.
+    expect(ok.next({ ...link(3, h('2'), h('3')), eventId: 'e3b' })).toMatchObject({ ok: false, code: 'SEQ_ORDER' });
+  });
 });
