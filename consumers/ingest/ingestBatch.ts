@@ -50,7 +50,7 @@ interface Candidate {
 }
 
 /** A partition batch after the stateless checks: what the ledger transaction takes. */
-export interface CheckedBatch {
+interface CheckedBatch {
   topic: string;
   partition: number;
   records: InRecord[];
@@ -79,12 +79,11 @@ export async function ingestBatch(
 }
 
 /**
- * The stateless half of ingestBatch: parse, schema, signature, with no transaction open, so that a consumer can
- * check the next slice of a partition while the previous slice's transaction runs. It yields to the event loop
- * every SLICE records so that other partitions' transactions, which may hold the ledger's tip lock, are not kept
- * waiting behind a whole batch of verifies.
+ * The stateless half of ingestBatch: parse, schema, signature, with no transaction open. It yields to the event
+ * loop every SLICE records so that other partitions' transactions, which may hold the ledger's tip lock, are not
+ * kept waiting behind a whole batch of verifies.
  */
-export async function checkBatch(
+async function checkBatch(
   pool: Pool,
   topic: string,
   partition: number,
@@ -139,7 +138,7 @@ function producedAt(r: InRecord): Date | null {
 }
 
 /** The transactional half of ingestBatch: the chain checks and the append, under the partition and head locks. */
-export async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: IngestMetrics): Promise<BatchOutcome> {
+async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: IngestMetrics): Promise<BatchOutcome> {
   const { topic, partition, records, sha, verified, rejected, at } = batch;
   const reject = rejecter(topic, partition, sha, rejected);
   const coords = (r: InRecord) => ({ topic, partition, offset: r.offset });

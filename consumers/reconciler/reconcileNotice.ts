@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import type { LedgerNotice } from '../ingest/ledgerStore';
 import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, Target } from '../../schema/events';
 import type { ToolCatalogue } from '../../schema/catalogue';
 import { evaluateAction, IntentView } from './evaluateAction';
@@ -73,16 +74,8 @@ export function noticeEventIds(value: Buffer | null): string[] | null {
 const MAX_NOTICE_BYTES = 1024 * 1024;
 
 /** An event as the ledger holds it: what the reconciler judges. */
-interface LedgeredEvent {
+interface LedgeredEvent extends LedgerNotice {
   position: string;
-  leafIndex: string;
-  eventId: string;
-  agentId: string;
-  keyId: string;
-  seq: number;
-  type: string;
-  ts: string;
-  producedAt: string;
   payload: unknown;
 }
 
