@@ -5,6 +5,7 @@ import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { watchConsumer } from '../../services/common/kafka';
 import { ingestBatch, BatchOutcome } from './ingestBatch';
+import { inlineVerifier, Verifier, WorkerVerifier } from './verifyPool';
 import { IngestMetrics } from './ingestMetrics';
 import { loadIntegrityConfig, loadOrCreateLedgerKey, TreeHeadSigner, TreeHeadSignerOptions } from '../../services/integrity';
 import type { RejectedRow, LedgerNotice } from './ledgerStore';
@@ -49,6 +50,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
   // twice instead, which the reconciler and dead-letter readers take as the same one.
   const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const { joined, failed } = watchConsumer(consumer, 'ingest', log);
+  const verifier: Verifier = config.verifyWorkers > 0 ? new WorkerVerifier(config.verifyWorkers) : inlineVerifier;
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
   const limits = { maxBytes: config.maxEventBytes, maxDepth: config.maxJsonDepth, clockSkewMs: config.clockSkewMs };
@@ -63,7 +65,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
       const records = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
       // One transaction for the whole fetched batch (up to maxBytesPerPartition): measured faster than ledgering it
       // in pipelined slices, whose extra transactions cost more than the overlap gained.
-      const out = await ingestBatch(pool, batch.topic, batch.partition, records, limits, metrics);
+      const out = await ingestBatch(pool, batch.topic, batch.partition, records, limits, metrics, undefined, verifier);
       await announce(out, batch.partition);
       const last = batch.messages[batch.messages.length - 1]!.offset;
       // resolveOffset moves kafkajs's fetch position; commitOffsets alone would have it fetch this batch again.
@@ -95,6 +97,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
       await consumer.disconnect();
       await signer.stop();
       await producer.disconnect();
+      await verifier.close();
     },
   };
 }

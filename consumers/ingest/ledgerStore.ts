@@ -27,7 +27,7 @@ export interface LedgerRow {
   rawSha256: Buffer;
   coords: KafkaCoords;
   producedAt: Date;
-  /** Place in the ledger's append order (its Merkle tree), handed out by lockTip. */
+  /** Place in the ledger's append order (its Merkle tree), handed out by claimLeaves. */
   leafIndex: number;
 }
 
@@ -187,19 +187,18 @@ function toNotice(r: LedgerNoticeRow): LedgerNotice {
 }
 
 /**
- * Locks the ledger's single tip row until the transaction ends and returns the next leaf index. Taken last, right
- * before the ledger rows are inserted, because it serialises every ingest transaction: holding it from here to
- * COMMIT is what makes leaf indices gap-free and in commit order (and positions, drawn from their sequence under
- * the same lock, in the same order).
+ * Claims the next `count` leaf indices and returns the first, in one statement that also locks the ledger's single
+ * tip row until the transaction ends. Taken last, right before the ledger rows are appended, because it serialises
+ * every ingest transaction: holding it from here to COMMIT is what makes leaf indices gap-free and in commit order
+ * (and positions, drawn from their sequence under the same lock, in the same order).
  */
-export async function lockTip(client: PoolClient): Promise<number> {
-  const r = await client.query<{ next_leaf_index: string }>('SELECT next_leaf_index FROM ledger_tip WHERE id = 1 FOR UPDATE');
+export async function claimLeaves(client: PoolClient, count: number): Promise<number> {
+  const r = await client.query<{ first: string }>(
+    'UPDATE ledger_tip SET next_leaf_index = next_leaf_index + $1 WHERE id = 1 RETURNING next_leaf_index - $1 AS first',
+    [count],
+  );
   if (!r.rows[0]) throw new Error('ledger_tip has no row; run the migrations (0002_tree_heads.sql)');
-  return Number(r.rows[0].next_leaf_index);
-}
-
-export async function advanceTip(client: PoolClient, nextLeafIndex: number): Promise<void> {
-  await client.query('UPDATE ledger_tip SET next_leaf_index = $1 WHERE id = 1', [nextLeafIndex]);
+  return Number(r.rows[0].first);
 }
 
 const LEDGER_COLUMNS =

@@ -41,51 +41,7 @@ export function canonicalize(value: unknown): string {
   const out: string[] = [];
   const stack: Frame[] = [];
   const open = new Set<object>();
-
-  /** Writes a scalar, or writes the opening bracket of a container and pushes it for the loop to fill. */
-  const write = (v: unknown): void => {
-    switch (typeof v) {
-      case 'string':
-        out.push(quote(v, stack));
-        return;
-      case 'number':
-        if (!Number.isFinite(v)) throw new CanonicalizationError('NON_FINITE_NUMBER', pointer(stack), `${v} is not a JSON number`);
-        // ECMAScript Number::toString is exactly RFC 8785 §3.2.2.3 (and maps -0 to "0").
-        out.push(String(v));
-        return;
-      case 'boolean':
-        out.push(v ? 'true' : 'false');
-        return;
-      case 'object':
-        if (v === null) {
-          out.push('null');
-          return;
-        }
-        if (open.has(v)) throw new CanonicalizationError('CYCLIC_VALUE', pointer(stack), 'value contains itself');
-        if (Array.isArray(v)) {
-          open.add(v);
-          out.push('[');
-          stack.push({ container: v, keys: null, length: v.length, index: 0 });
-          return;
-        }
-        if (isPlainObject(v)) {
-          if (Object.getOwnPropertySymbols(v).length > 0) {
-            throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), 'symbol-keyed properties have no JSON form');
-          }
-          // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 requires.
-          const keys = Object.keys(v).sort();
-          open.add(v);
-          out.push('{');
-          stack.push({ container: v, keys, length: keys.length, index: 0 });
-          return;
-        }
-        throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), `${describe(v)} is not a plain object or array`);
-      default:
-        throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), `${typeof v} has no JSON form`);
-    }
-  };
-
-  write(value);
+  writeValue(value, out, stack, open);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1];
     if (frame.index === frame.length) {
@@ -100,14 +56,60 @@ export function canonicalize(value: unknown): string {
       const arr = frame.container as unknown[];
       // A hole would become `null` under JSON.stringify; refuse rather than invent a value.
       if (!(i in arr)) throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), 'sparse array hole');
-      write(arr[i]);
+      writeValue(arr[i], out, stack, open);
     } else {
       const key = frame.keys[i];
       out.push(quote(key, stack, true), ':');
-      write((frame.container as Record<string, unknown>)[key]);
+      writeValue((frame.container as Record<string, unknown>)[key], out, stack, open);
     }
   }
   return out.join('');
+}
+
+/**
+ * Writes a scalar, or writes the opening bracket of a container and pushes it for canonicalize's loop to fill. At
+ * module level rather than a closure per call: the hot path canonicalizes every member of every event.
+ */
+function writeValue(v: unknown, out: string[], stack: Frame[], open: Set<object>): void {
+  switch (typeof v) {
+    case 'string':
+      out.push(quote(v, stack));
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) throw new CanonicalizationError('NON_FINITE_NUMBER', pointer(stack), `${v} is not a JSON number`);
+      // ECMAScript Number::toString is exactly RFC 8785 §3.2.2.3 (and maps -0 to "0").
+      out.push(String(v));
+      return;
+    case 'boolean':
+      out.push(v ? 'true' : 'false');
+      return;
+    case 'object':
+      if (v === null) {
+        out.push('null');
+        return;
+      }
+      if (open.has(v)) throw new CanonicalizationError('CYCLIC_VALUE', pointer(stack), 'value contains itself');
+      if (Array.isArray(v)) {
+        open.add(v);
+        out.push('[');
+        stack.push({ container: v, keys: null, length: v.length, index: 0 });
+        return;
+      }
+      if (isPlainObject(v)) {
+        if (Object.getOwnPropertySymbols(v).length > 0) {
+          throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), 'symbol-keyed properties have no JSON form');
+        }
+        // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 requires.
+        const keys = Object.keys(v).sort();
+        open.add(v);
+        out.push('{');
+        stack.push({ container: v, keys, length: keys.length, index: 0 });
+        return;
+      }
+      throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), `${describe(v)} is not a plain object or array`);
+    default:
+      throw new CanonicalizationError('UNSUPPORTED_TYPE', pointer(stack), `${typeof v} has no JSON form`);
+  }
 }
 
 /** JSON string literal per RFC 8785 §3.2.2.2, which is JSON.stringify's escaping once lone surrogates are refused. */

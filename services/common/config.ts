@@ -19,6 +19,8 @@ export interface Config {
   maxEventBytes: number;
   maxJsonDepth: number;
   clockSkewMs: number;
+  /** Worker threads per ingest process that verify signatures; 0 verifies on the event loop. */
+  verifyWorkers: number;
   revokeAt: Severity;
   cataloguePath: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -103,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEventBytes: int(env, 'IL_MAX_EVENT_BYTES', 256 * 1024),
     maxJsonDepth: int(env, 'IL_MAX_JSON_DEPTH', 32),
     clockSkewMs: int(env, 'IL_CLOCK_SKEW_MS', 5 * 60 * 1000),
+    verifyWorkers: int(env, 'IL_VERIFY_WORKERS', 1, 0),
     revokeAt: severity(env, 'IL_REVOKE_AT_SEVERITY', 'high'),
     cataloguePath: path.resolve(str(env, 'IL_CATALOGUE', DEFAULT_CATALOGUE)),
     logLevel: level as Config['logLevel'],
