@@ -50,7 +50,10 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
   // twice instead, which the reconciler and dead-letter readers take as the same one.
   const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const { joined, failed } = watchConsumer(consumer, 'ingest', log);
-  const verifier: Verifier = config.verifyWorkers > 0 ? new WorkerVerifier(config.verifyWorkers) : inlineVerifier;
+  const verifier: Verifier =
+    config.verifyWorkers > 0
+      ? new WorkerVerifier(config.verifyWorkers, (e) => log.error('signature verify worker failed; verifying on the event loop from now on', { error: e.message }))
+      : inlineVerifier;
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
   const limits = { maxBytes: config.maxEventBytes, maxDepth: config.maxJsonDepth, clockSkewMs: config.clockSkewMs };
@@ -94,10 +97,14 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
     joined,
     failed,
     async stop() {
-      await consumer.disconnect();
-      await signer.stop();
-      await producer.disconnect();
-      await verifier.close();
+      try {
+        await consumer.disconnect();
+        await signer.stop();
+        await producer.disconnect();
+      } finally {
+        // Worker threads keep a process alive: closed whatever else failed.
+        await verifier.close();
+      }
     },
   };
 }

@@ -18,6 +18,8 @@ export const inlineVerifier: Verifier = {
 };
 
 const WORKER = path.join(__dirname, 'verifyWorker.ts');
+/** Resolved here, not in the worker: an eval'd worker resolves modules from the current directory, which may be anywhere. */
+const TSX = require.resolve('tsx/cjs/api');
 
 /**
  * Ed25519 verification on worker threads, so the ingest event loop is free to answer Postgres while a batch's
@@ -31,17 +33,21 @@ export class WorkerVerifier implements Verifier {
   private nextId = 0;
   private broken: Error | null = null;
 
-  constructor(count: number) {
+  /** `onBroken` hears of the first worker failure, after which the pool verifies inline. */
+  constructor(count: number, private readonly onBroken: (e: Error) => void = () => undefined) {
     for (let i = 0; i < count; i++) {
       // The sources are TypeScript: the worker registers tsx before loading its body, as bin/intent-ledger.js does.
-      const w = new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(WORKER)});`, { eval: true });
+      const w = new Worker(`require(${JSON.stringify(TSX)}).register(); require(${JSON.stringify(WORKER)});`, { eval: true });
       w.on('message', (res: VerifyResponse) => {
         const p = this.pending.get(res.id);
         this.pending.delete(res.id);
         p?.resolve(res.ok);
       });
       const fail = (e: Error) => {
-        this.broken ??= e;
+        if (this.broken === null) {
+          this.broken = e;
+          this.onBroken(e);
+        }
         for (const p of this.pending.values()) p.reject(e);
         this.pending.clear();
       };
@@ -49,7 +55,6 @@ export class WorkerVerifier implements Verifier {
       w.on('exit', (code) => {
         if (code !== 0) fail(new Error(`verify worker exited with code ${code}`));
       });
-      w.unref();
       this.workers.push(w);
     }
   }
@@ -75,6 +80,7 @@ export class WorkerVerifier implements Verifier {
   async close(): Promise<void> {
     const ws = this.workers.splice(0);
     this.broken ??= new Error('verify pool closed');
+    // Terminating exits the workers with code 1: not a failure to report.
     await Promise.all(ws.map((w) => w.terminate()));
   }
 }
