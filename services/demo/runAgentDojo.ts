@@ -99,7 +99,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   if (opts.cataloguePath) childEnv.IL_CATALOGUE = opts.cataloguePath;
   const logDir = path.join(loadDevServersConfig().cacheDir, 'logs');
   const consumers = await Promise.all([startConsumerProcess('ingest', childEnv, logDir), startConsumerProcess('reconcile', childEnv, logDir)]);
-  print(`  ingest and reconciler running as their own processes (logs in ${path.relative(process.cwd(), logDir)}/)`);
+  print(`  ingest and reconciler running as their own processes (logs in ${logDir}/)`);
   const producer = createAgentProducer(kafka);
   await producer.connect();
 
