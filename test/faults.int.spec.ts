@@ -197,6 +197,33 @@ describe('exactly-once effect under faults (real Kafka, Postgres and consumer pr
     note('kill -9 mid-batch', fleet, result, t0);
   }, FAULT_TIMEOUT_MS);
 
+  it('a clean stop (SIGTERM) mid-batch commits the batch it ledgered', async () => {
+    const t0 = Date.now();
+    const a = await startIngest('sigterm-a');
+    const fleet = await startFleet({ name: 'sigterm', agents: AGENTS, pauseMs: PAUSE_MS });
+    await fleet.progress(500);
+    await eventually(async () => ((await ledgered(fleet)) > 0 ? true : undefined), 120_000, 'the first ledgered events');
+    await inTransaction('sigterm-a');
+    await stopIngest(a);
+    // Everything the stopped consumer ledgered or rejected is committed: a restart fetches none of it again.
+    const done = await h.pool.query<{ p: number; next: string }>(
+      `SELECT kafka_partition AS p, (max(kafka_offset) + 1)::text AS next FROM (
+         SELECT kafka_partition, kafka_offset FROM ledger_events WHERE kafka_topic = $1
+         UNION ALL SELECT kafka_partition, kafka_offset FROM rejected_events WHERE kafka_topic = $1) x GROUP BY kafka_partition ORDER BY 1`,
+      [h.config.topics.events],
+    );
+    const [committed] = await admin.fetchOffsets({ groupId: h.config.ingestGroup, topics: [h.config.topics.events] });
+    const committedBy = new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+    expect(done.rows.length).toBeGreaterThan(0);
+    expect(done.rows.map((r) => ({ partition: r.p, committed: committedBy.get(r.p) }))).toEqual(done.rows.map((r) => ({ partition: r.p, committed: r.next })));
+    const b = await startIngest('sigterm-b');
+    await fleet.stop();
+    await settle(fleet);
+    const result = await verify(fleet);
+    await stopIngest(b);
+    note('clean stop mid-batch', fleet, result, t0);
+  }, FAULT_TIMEOUT_MS);
+
   it('two ingest consumers in one group, with rebalances as one joins and the other leaves', async () => {
     const t0 = Date.now();
     const a = await startIngest('rebalance-a');

@@ -3,7 +3,7 @@ import type { Kafka, Consumer, Producer, Message, TopicMessages } from 'kafkajs'
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
-import { watchConsumer } from '../../services/common/kafka';
+import { commitThrough, watchConsumer } from '../../services/common/kafka';
 import { ingestBatch, BatchOutcome } from './ingestBatch';
 import { inlineVerifier, Verifier, WorkerVerifier } from './verifyPool';
 import { IngestMetrics } from './ingestMetrics';
@@ -63,7 +63,8 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
     eachBatchAutoResolve: false,
     // Partitions are independent chains of agents: ledger them side by side.
     partitionsConsumedConcurrently: config.partitions,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+    eachBatch: async (payload) => {
+      const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const records = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
       // One transaction for the whole fetched batch (up to maxBytesPerPartition): measured faster than ledgering it
@@ -73,7 +74,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
       const last = batch.messages[batch.messages.length - 1]!.offset;
       // resolveOffset moves kafkajs's fetch position; commitOffsets alone would have it fetch this batch again.
       resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      await commitThrough(payload, last);
       await heartbeat();
     },
   });

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
-import { watchConsumer } from '../../services/common/kafka';
+import { commitThrough, watchConsumer } from '../../services/common/kafka';
 import { reconcileNotice, noticeEventIds, ReconcilePolicy } from './reconcileNotice';
 
 export class ReconcilerMetrics {
@@ -43,7 +43,8 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: config.partitions,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+    eachBatch: async (payload) => {
+      const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
       let last: string | null = null;
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
@@ -81,7 +82,7 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       }
       // Committed once per batch: a crash before this replays the batch, which reconcileNotice makes harmless.
       if (last !== null) {
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await commitThrough(payload, last);
       }
     },
   });

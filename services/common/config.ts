@@ -38,12 +38,21 @@ function str(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
   return v === undefined || v === '' ? dflt : v;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 1): number {
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d{1,15}$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be an integer >= ${min}; got "${raw}"`);
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}; got "${raw}"`);
+  }
   return Number(raw);
 }
+
+/**
+ * More verify threads than this only cost memory (each is a V8 isolate of ~10-20 MB) and start-up time: signature
+ * checks are CPU-bound, so threads beyond the cores wait for one another.
+ */
+export const MAX_VERIFY_WORKERS = 64;
 
 /** `host:port[,host:port...]`, checked here so a typo fails at once instead of after a minute of retries. */
 export function parseBrokers(raw: string): string[] {
@@ -105,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEventBytes: int(env, 'IL_MAX_EVENT_BYTES', 256 * 1024),
     maxJsonDepth: int(env, 'IL_MAX_JSON_DEPTH', 32),
     clockSkewMs: int(env, 'IL_CLOCK_SKEW_MS', 5 * 60 * 1000),
-    verifyWorkers: int(env, 'IL_VERIFY_WORKERS', 1, 0),
+    verifyWorkers: int(env, 'IL_VERIFY_WORKERS', 1, 0, MAX_VERIFY_WORKERS),
     revokeAt: severity(env, 'IL_REVOKE_AT_SEVERITY', 'high'),
     cataloguePath: path.resolve(str(env, 'IL_CATALOGUE', DEFAULT_CATALOGUE)),
     logLevel: level as Config['logLevel'],
