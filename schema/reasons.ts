@@ -41,6 +41,16 @@ export const REASON_CODES = [
   'TARGET_NOT_ALLOWED',
   'DATA_CLASS_NOT_ALLOWED',
   'UNKNOWN_TOOL',
+  'BUDGET_EXCEEDED',
+  'INTENT_AFTER_ACTION',
+  // Delegation and policy: an intent that claims more than it may.
+  'DELEGATION_ESCALATION',
+  'POLICY_DENIED',
+  'APPROVAL_REQUIRED',
+  'WINDOW_TOO_LONG',
+  // What a tool gateway saw against what the agent reported.
+  'UNREPORTED_ACTION',
+  'UNOBSERVED_ACTION',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];

@@ -8,6 +8,7 @@ import { createPool } from '../services/common/db';
 import { loadCatalogue, ToolCatalogue } from '../schema/catalogue';
 import { startIngestConsumer, IngestConsumer } from '../consumers/ingest';
 import { startReconciler, Reconciler } from '../consumers/reconciler/reconcilerConsumer';
+import { loadReconcilePolicy } from '../consumers/reconciler/reconcileNotice';
 import { AgentClient, createAgentKey, createAgentProducer } from '../services/sdk';
 import { registerAgentKey } from '../services/registry';
 
@@ -49,7 +50,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       return h.ingest;
     },
     async startReconciler() {
-      h.reconciler = await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue }, log);
+      h.reconciler = await startReconciler(kafka, pool, config, { ...loadReconcilePolicy(config), catalogue }, log);
       return h.reconciler;
     },
     async newAgent(name = 'agent') {

@@ -74,6 +74,17 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
           allowedTargets: [{ kind: 'iban', value: 'UK12' }], dataClasses: ['financial'], notBefore: now, notAfter: new Date(now.getTime() + 60_000), declaredAt: now,
         },
       });
+      await prisma.intent.create({
+        data: {
+          intentId: 'i2', agentId: 'a1', eventId: 'e3', task: 'pay part', purpose: 'pay', allowedTools: ['send_money'], allowedTargets: [{ kind: 'iban', value: 'UK*', match: 'pattern' }],
+          dataClasses: ['financial'], notBefore: now, notAfter: now, declaredAt: now, parentIntentId: 'i1', rootIntentId: 'i1', approvalRef: 'CHG-1', maxActions: 3,
+          status: 'denied', deniedFor: 'DELEGATION_ESCALATION',
+        },
+      });
+      await prisma.pendingAction.create({ data: { eventId: 'e4', intentId: 'i9', agentId: 'a1', judgeAfter: now } });
+      await prisma.authorizationDecision.create({
+        data: { eventId: 'e5', decidedBy: 'svc', subjectAgentId: 'a1', intentId: 'i1', tool: 'send_money', decision: 'deny', reasonCodes: ['TARGET_NOT_ALLOWED', 'BUDGET_EXCEEDED'], reasons: [{ code: 'TARGET_NOT_ALLOWED' }], decidedAt: now },
+      });
       await prisma.action.create({
         data: { eventId: 'e2', actionId: 'x1', agentId: 'a1', intentId: 'i1', tool: 'send_money', argsDigest: 'cd'.repeat(32), targets: [{ kind: 'iban', value: 'US13' }], outcome: 'ok', ts: now, inScope: false },
       });
@@ -118,6 +129,10 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       const intent = await prisma.intent.findUniqueOrThrow({ where: { intentId: 'i1' } });
       expect(intent.allowedTools).toEqual(['read_file', 'send_money']);
       expect(intent.status).toBe('open');
+      const child = await prisma.intent.findUniqueOrThrow({ where: { intentId: 'i2' } });
+      expect([child.parentIntentId, child.rootIntentId, child.approvalRef, child.maxActions, child.status, child.deniedFor]).toEqual(['i1', 'i1', 'CHG-1', 3, 'denied', 'DELEGATION_ESCALATION']);
+      expect((await prisma.pendingAction.findUniqueOrThrow({ where: { eventId: 'e4' } })).arrivedAt).toBeInstanceOf(Date);
+      expect((await prisma.authorizationDecision.findUniqueOrThrow({ where: { eventId: 'e5' } })).reasonCodes).toEqual(['TARGET_NOT_ALLOWED', 'BUDGET_EXCEEDED']);
       expect((await prisma.action.findUniqueOrThrow({ where: { eventId: 'e2' } })).inScope).toBe(false);
       expect((await prisma.driftFinding.findFirstOrThrow()).severity).toBe('critical');
       expect((await prisma.credential.findUniqueOrThrow({ where: { credentialId: 'c1' } })).status).toBe('active');

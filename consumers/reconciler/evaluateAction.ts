@@ -9,6 +9,7 @@ import {
   type ToolCatalogue,
   type ToolEffect,
 } from '../../schema/catalogue';
+import { globMatch } from '../../schema/policy';
 
 /** The declared intent as the reconciler sees it (built from intent.declared / intent.closed). */
 export interface IntentView {
@@ -19,7 +20,13 @@ export interface IntentView {
   dataClasses: string[];
   notBefore: Date;
   notAfter: Date;
-  status: 'open' | 'closed';
+  /** `denied`: refused at declaration (policy or delegation); `deniedFor` says why. */
+  status: 'open' | 'closed' | 'denied';
+  deniedFor?: DeclarationReason;
+  /** When the intent's own event was signed; an action before it was not covered by it. */
+  declaredAt?: Date;
+  /** The action budget; absent or null: none. */
+  maxActions?: number | null;
 }
 
 /** One reported action. `targets` are what the agent says it touched; the reconciler adds those in `args`. */
@@ -30,6 +37,8 @@ export interface ActionView {
   args?: Record<string, unknown>;
   targets: Target[];
   ts: Date;
+  /** Actions under the same intent before this one (by time, then sequence); needed only for budgets. */
+  priorActions?: number;
 }
 
 export interface DriftFinding {
@@ -65,20 +74,9 @@ export interface Verdict {
  * policy but ranks below a proven external send.
  */
 type EffectOrUnknown = ToolEffect | 'unknown';
-const SEVERITY: Record<Exclude<ReasonCode, NonDriftReason>, Record<EffectOrUnknown, Severity>> = {
-  TOOL_NOT_ALLOWED: { read: 'low', write: 'high', destructive: 'high', external: 'critical', unknown: 'high' },
-  TARGET_NOT_ALLOWED: { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' },
-  DATA_CLASS_NOT_ALLOWED: { read: 'low', write: 'medium', destructive: 'high', external: 'high', unknown: 'high' },
-  NO_INTENT: { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' },
-  INTENT_UNKNOWN: { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' },
-  INTENT_CLOSED: { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' },
-  OUTSIDE_WINDOW: { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' },
-  INTENT_AGENT_MISMATCH: { read: 'high', write: 'critical', destructive: 'critical', external: 'critical', unknown: 'critical' },
-  UNKNOWN_TOOL: { read: 'high', write: 'high', destructive: 'high', external: 'high', unknown: 'high' },
-};
-/** Reason codes of ingest (envelope, signature, chain), which never come out of scope evaluation. */
-type NonDriftReason = Exclude<
-  ReasonCode,
+/** Reasons an intent is refused at declaration; an action under such an intent carries the same code. */
+export type DeclarationReason = 'POLICY_DENIED' | 'APPROVAL_REQUIRED' | 'WINDOW_TOO_LONG' | 'DELEGATION_ESCALATION';
+export type DriftReason =
   | 'NO_INTENT'
   | 'INTENT_UNKNOWN'
   | 'INTENT_CLOSED'
@@ -88,15 +86,35 @@ type NonDriftReason = Exclude<
   | 'TARGET_NOT_ALLOWED'
   | 'DATA_CLASS_NOT_ALLOWED'
   | 'UNKNOWN_TOOL'
->;
+  | 'BUDGET_EXCEEDED'
+  | 'INTENT_AFTER_ACTION'
+  | DeclarationReason;
+const NO_SCOPE: Record<EffectOrUnknown, Severity> = { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' };
+const SEVERITY: Record<DriftReason, Record<EffectOrUnknown, Severity>> = {
+  TOOL_NOT_ALLOWED: { read: 'low', write: 'high', destructive: 'high', external: 'critical', unknown: 'high' },
+  TARGET_NOT_ALLOWED: { read: 'medium', write: 'high', destructive: 'critical', external: 'critical', unknown: 'high' },
+  DATA_CLASS_NOT_ALLOWED: { read: 'low', write: 'medium', destructive: 'high', external: 'high', unknown: 'high' },
+  NO_INTENT: NO_SCOPE,
+  INTENT_UNKNOWN: NO_SCOPE,
+  INTENT_CLOSED: NO_SCOPE,
+  OUTSIDE_WINDOW: NO_SCOPE,
+  INTENT_AFTER_ACTION: NO_SCOPE,
+  POLICY_DENIED: NO_SCOPE,
+  APPROVAL_REQUIRED: NO_SCOPE,
+  WINDOW_TOO_LONG: NO_SCOPE,
+  DELEGATION_ESCALATION: NO_SCOPE,
+  INTENT_AGENT_MISMATCH: { read: 'high', write: 'critical', destructive: 'critical', external: 'critical', unknown: 'critical' },
+  UNKNOWN_TOOL: { read: 'high', write: 'high', destructive: 'high', external: 'high', unknown: 'high' },
+  BUDGET_EXCEEDED: { read: 'medium', write: 'high', destructive: 'high', external: 'high', unknown: 'high' },
+};
 
-export function severityFor(reason: Exclude<ReasonCode, NonDriftReason>, effect: EffectOrUnknown): Severity {
+export function severityFor(reason: DriftReason, effect: EffectOrUnknown): Severity {
   return SEVERITY[reason][effect];
 }
 
 const key = (t: Target) => `${t.kind}\u0000${t.value}`;
 
-function finding(reasonCode: Exclude<ReasonCode, NonDriftReason>, effect: EffectOrUnknown, detail: string): DriftFinding {
+function finding(reasonCode: DriftReason, effect: EffectOrUnknown, detail: string): DriftFinding {
   return { reasonCode, severity: severityFor(reasonCode, effect), detail };
 }
 
@@ -140,6 +158,10 @@ export function evaluateAction(intent: IntentView | null, action: ActionView, ca
     );
     return done();
   }
+  if (intent.status === 'denied') {
+    findings.push(finding(intent.deniedFor ?? 'POLICY_DENIED', effect, `${action.tool} was done under intent ${intent.intentId}, which was refused when it was declared`));
+    return done();
+  }
   if (intent.status === 'closed') {
     findings.push(finding('INTENT_CLOSED', effect, `${action.tool} came after intent ${intent.intentId} was closed`));
     return done();
@@ -157,22 +179,44 @@ export function evaluateAction(intent: IntentView | null, action: ActionView, ca
     );
   }
 
+  if (intent.declaredAt && t < intent.declaredAt.getTime()) {
+    findings.push(finding('INTENT_AFTER_ACTION', effect, `${action.tool} at ${action.ts.toISOString()} came before intent ${intent.intentId} was declared (${intent.declaredAt.toISOString()})`));
+  }
+  if (intent.maxActions != null && action.priorActions !== undefined && action.priorActions >= intent.maxActions) {
+    findings.push(finding('BUDGET_EXCEEDED', effect, `${action.tool} is action ${action.priorActions + 1} under intent ${intent.intentId}, whose budget is ${intent.maxActions}`));
+  }
+
   if (!spec) {
     findings.push(finding('UNKNOWN_TOOL', effect, `${action.tool} is not in tool catalogue ${catalogue.name}; its effect cannot be judged`));
   }
   if (!intent.allowedTools.includes(action.tool)) {
-    findings.push(finding('TOOL_NOT_ALLOWED', effect, `${action.tool} is not among the intent's allowed tools`));
+    findings.push(finding('TOOL_NOT_ALLOWED', effect, `${action.tool} is not among the intent's allowed tools (${describeList(intent.allowedTools)})`));
   }
   if (spec && !intent.dataClasses.includes(spec.dataClass)) {
-    findings.push(finding('DATA_CLASS_NOT_ALLOWED', effect, `${action.tool} touches ${spec.dataClass} data, which the intent does not declare`));
+    findings.push(finding('DATA_CLASS_NOT_ALLOWED', effect, `${action.tool} touches ${spec.dataClass} data, which the intent does not declare (declared: ${describeList(intent.dataClasses)})`));
   }
 
-  const declared = intent.allowedTargets.map((a) => ({ kind: a.kind, value: normaliseTarget(a.kind, a.value) }));
+  const declared = intent.allowedTargets.filter((a) => a.match !== 'pattern').map((a) => ({ kind: a.kind, value: normaliseTarget(a.kind, a.value) }));
+  const patterns = intent.allowedTargets.filter((a) => a.match === 'pattern').map((a) => ({ kind: a.kind, value: normaliseTarget(a.kind, a.value) }));
   const exact = new Set(declared.map(key));
-  const outside = targets.filter((x) => !exact.has(key(x)) && !declared.some((d) => targetMatches(x, d, catalogue)));
+  const outside = targets.filter(
+    (x) => !exact.has(key(x)) && !declared.some((d) => targetMatches(x, d, catalogue)) && !patterns.some((p) => p.kind === x.kind && globMatch(p.value, x.value)),
+  );
   if (outside.length > 0) {
     const list = outside.map((x) => `${x.kind}:${x.value.length > 80 ? `${x.value.slice(0, 77)}...` : x.value}`).join(', ');
-    findings.push(finding('TARGET_NOT_ALLOWED', effect, `${action.tool} touches undeclared target(s) ${list}`));
+    const scope = intent.allowedTargets.length === 0 ? 'the intent declares no targets' : `declared: ${describeTargets(intent.allowedTargets)}`;
+    findings.push(finding('TARGET_NOT_ALLOWED', effect, `${action.tool} touches undeclared target(s) ${list} (${scope})`));
   }
   return done();
+}
+
+/** The declared scope in an explanation: a few targets, with how many more, so the analyst sees what was allowed. */
+function describeTargets(targets: Target[], max = 5): string {
+  const shown = targets.slice(0, max).map((t) => `${t.kind}:${t.match === 'pattern' ? `${t.value} (pattern)` : t.value}`);
+  return targets.length > max ? `${shown.join(', ')} and ${targets.length - max} more` : shown.join(', ');
+}
+
+function describeList(items: string[], max = 8): string {
+  if (items.length === 0) return 'none';
+  return items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : items.join(', ');
 }

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerNotice } from '../ingest/ledgerStore';
-import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, Target } from '../../schema/events';
-import type { ToolCatalogue } from '../../schema/catalogue';
-import { evaluateAction, IntentView } from './evaluateAction';
+import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, AuthorizationDecidedPayload, Target } from '../../schema/events';
+import { loadCatalogue, type ToolCatalogue } from '../../schema/catalogue';
+import type { Config } from '../../services/common/config';
+import { checkDeclaration, loadPolicy, type DeclarationFinding, type Policy } from '../../schema/policy';
+import { frameworksFor, type FrameworkMapping } from '../../schema/frameworks';
+import type { IntentView, DeclarationReason } from './evaluateAction';
+import { checkDelegation, evaluateChain, MAX_CHAIN } from './delegation';
 import { shouldRevoke } from './shouldRevoke';
 import type { ReasonCode, Severity } from '../../schema/reasons';
 import { severityRank } from '../../schema/reasons';
@@ -25,11 +29,13 @@ export interface DriftAlert {
   findingId: string;
   agentId: string;
   intentId: string | null;
+  /** The event judged: an action, or an intent refused at declaration (then `tool` is ''). */
   actionEventId: string;
   tool: string;
   reasonCode: ReasonCode;
   severity: Severity;
   detail: string;
+  frameworks: FrameworkMapping;
   credentialsRevoked: string[];
 }
 
@@ -41,6 +47,14 @@ export interface ReconcileOutcome {
 export interface ReconcilePolicy {
   revokeAt: Severity;
   catalogue: ToolCatalogue;
+  /** Who may declare what (schema/policy.ts); absent: every declaration is accepted. */
+  policy?: Policy;
+  /** How long an action whose intent is not in the ledger waits for it (default: the policy's, else 30 s). */
+  graceMs?: number;
+}
+
+export function graceOf(policy: ReconcilePolicy): number {
+  return policy.graceMs ?? policy.policy?.graceMs ?? 30_000;
 }
 
 const NONE: ReconcileOutcome = { alerts: [], revocations: [] };
@@ -105,9 +119,10 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
       ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
     };
     let out = NONE;
-    if (n.type === 'intent.declared') await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload);
+    if (n.type === 'intent.declared') out = await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload, policy, now);
     else if (n.type === 'intent.closed') await onIntentClosed(client, n, n.payload as IntentClosedPayload);
     else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
+    else if (n.type === 'authorization.decided') await onDecision(client, n, n.payload as AuthorizationDecidedPayload);
     await client.query('COMMIT');
     return { ...out, type: n.type };
   } catch (e) {
@@ -118,18 +133,83 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
   }
 }
 
-async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclaredPayload): Promise<void> {
+async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclaredPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+  const notBefore = new Date(p.window.notBefore);
+  const notAfter = new Date(p.window.notAfter);
+  // Delegation: the parent chain up to the root, judged before this intent may stand.
+  const findings: DeclarationFinding[] = [];
+  let parents: IntentView[] | null = null;
+  if (p.parentIntentId !== undefined) {
+    parents = await loadChain(c, p.parentIntentId);
+    if (parents === null) findings.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${p.intentId} names parent ${p.parentIntentId}, which is not in the ledger` });
+    else if (parents.length >= MAX_CHAIN) findings.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${p.intentId} is more than ${MAX_CHAIN - 1} delegations from its root` });
+    else findings.push(...checkDelegation(parents[0]!, { intentId: p.intentId, allowedTools: p.allowedTools, allowedTargets: p.allowedTargets, dataClasses: p.dataClasses, notBefore, notAfter, maxActions: p.maxActions }, policy.catalogue));
+  }
+  if (policy.policy) {
+    findings.push(...checkDeclaration(policy.policy, { agentId: n.agentId, intentId: p.intentId, allowedTools: p.allowedTools, dataClasses: p.dataClasses, notBefore, notAfter, approvalRef: p.approvalRef, delegationDepth: parents?.length ?? 0 }));
+  }
+  const merged = mergeByCode(findings);
+  const denied = merged.length > 0 ? (merged.sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0]!.reasonCode as DeclarationReason) : null;
+  const root = parents && parents.length > 0 ? parents[parents.length - 1]!.intentId : null;
+
   const ins = await c.query(
-    `INSERT INTO intents (intent_id, agent_id, event_id, task, purpose, allowed_tools, allowed_targets, data_classes, not_before, not_after, declared_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-    [p.intentId, n.agentId, n.eventId, p.task, p.purpose, p.allowedTools, JSON.stringify(p.allowedTargets), p.dataClasses, p.window.notBefore, p.window.notAfter, n.ts],
+    `INSERT INTO intents (intent_id, agent_id, event_id, task, purpose, allowed_tools, allowed_targets, data_classes, not_before, not_after, declared_at,
+                          parent_intent_id, root_intent_id, approval_ref, max_actions, status, denied_for)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING`,
+    [
+      p.intentId, n.agentId, n.eventId, p.task, p.purpose, p.allowedTools, JSON.stringify(p.allowedTargets), p.dataClasses, p.window.notBefore, p.window.notAfter, n.ts,
+      p.parentIntentId ?? null, root, p.approvalRef ?? null, p.maxActions ?? null, denied ? 'denied' : 'open', denied,
+    ],
   );
-  if (ins.rowCount === 0) return; // redelivery, or another agent's intent id (its actions will not match this agent)
-  // The just-in-time credential for this task: bound to the key that declared it, expiring with the intent.
+  if (ins.rowCount === 0) return replayOutcome(c, n.eventId); // redelivery, or another agent's intent id (its actions will not match this agent)
+  const alerts: DriftAlert[] = [];
+  for (const f of merged) alerts.push(await recordFinding(c, n.eventId, n.agentId, p.intentId, '', f));
+  if (!denied) {
+    // The just-in-time credential for this task: bound to the key that declared it, expiring with the intent.
+    await c.query(
+      `INSERT INTO credentials (credential_id, agent_id, intent_id, key_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, now(), $5)
+       ON CONFLICT DO NOTHING`,
+      [credentialIdFor(n.agentId, p.intentId), n.agentId, p.intentId, n.keyId, p.window.notAfter],
+    );
+  }
+  // Actions that arrived before this intent (across partitions, or from agents it was delegated to) are judged now.
+  const waiting = await c.query<{ event_id: string }>('SELECT event_id FROM pending_actions WHERE intent_id = $1 ORDER BY arrived_at, event_id FOR UPDATE', [p.intentId]);
+  const out: ReconcileOutcome = { alerts, revocations: [] };
+  for (const w of waiting.rows) {
+    const judged = await judgePending(c, w.event_id, policy, now);
+    out.alerts.push(...judged.alerts);
+    out.revocations.push(...judged.revocations);
+  }
+  return out;
+}
+
+/** One finding per code (the ledger keeps one per event and code): details joined, the higher severity kept. */
+function mergeByCode<T extends { reasonCode: ReasonCode; severity: Severity; detail: string }>(findings: T[]): T[] {
+  const by = new Map<ReasonCode, T>();
+  for (const f of findings) {
+    const prior = by.get(f.reasonCode);
+    by.set(f.reasonCode, prior ? { ...prior, severity: severityRank(f.severity) > severityRank(prior.severity) ? f.severity : prior.severity, detail: `${prior.detail}; ${f.detail}` } : f);
+  }
+  return [...by.values()];
+}
+
+async function recordFinding(c: PoolClient, eventId: string, agentId: string, intentId: string | null, tool: string, f: { reasonCode: ReasonCode; severity: Severity; detail: string }): Promise<DriftAlert> {
+  const r = await c.query<{ id: string }>(
+    `INSERT INTO drift_findings (action_event_id, agent_id, intent_id, reason_code, severity, detail, tool)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [eventId, agentId, intentId, f.reasonCode, f.severity, f.detail, tool],
+  );
+  return {
+    type: 'drift.finding', findingId: r.rows[0]!.id, agentId, intentId, actionEventId: eventId, tool, reasonCode: f.reasonCode, severity: f.severity, detail: f.detail,
+    frameworks: frameworksFor(f.reasonCode), credentialsRevoked: [],
+  };
+}
+
+async function onDecision(c: PoolClient, n: LedgeredEvent, p: AuthorizationDecidedPayload): Promise<void> {
   await c.query(
-    `INSERT INTO credentials (credential_id, agent_id, intent_id, key_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, now(), $5)
-     ON CONFLICT DO NOTHING`,
-    [credentialIdFor(n.agentId, p.intentId), n.agentId, p.intentId, n.keyId, p.window.notAfter],
+    `INSERT INTO authorization_decisions (event_id, decided_by, subject_agent_id, intent_id, tool, decision, reason_codes, reasons, decided_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+    [n.eventId, n.agentId, p.subjectAgentId, p.intentId, p.tool, p.decision, p.reasons.map((r) => r.code), JSON.stringify(p.reasons), n.ts],
   );
 }
 
@@ -138,26 +218,64 @@ async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPa
   await c.query(`UPDATE credentials SET status = 'expired' WHERE intent_id = $1 AND agent_id = $2 AND status = 'active'`, [p.intentId, n.agentId]);
 }
 
-async function loadIntent(c: PoolClient, intentId: string | null): Promise<IntentView | null> {
+type IntentRow = {
+  intent_id: string; agent_id: string; allowed_tools: string[]; allowed_targets: Target[]; data_classes: string[];
+  not_before: Date; not_after: Date; status: 'open' | 'closed' | 'denied'; denied_for: DeclarationReason | null; declared_at: Date;
+  max_actions: number | null; parent_intent_id: string | null;
+};
+
+/**
+ * The intent and the intents it was delegated from, root last; null when the intent is not in the ledger. A
+ * parent that is missing ends the chain there (it was refused at declaration, so the child is `denied` anyway).
+ */
+export async function loadChain(c: PoolClient | Pool, intentId: string | null): Promise<IntentView[] | null> {
   if (intentId === null) return null;
-  const r = await c.query<{
-    intent_id: string; agent_id: string; allowed_tools: string[]; allowed_targets: Target[]; data_classes: string[];
-    not_before: Date; not_after: Date; status: 'open' | 'closed';
-  }>('SELECT intent_id, agent_id, allowed_tools, allowed_targets, data_classes, not_before, not_after, status FROM intents WHERE intent_id = $1', [intentId]);
-  const row = r.rows[0];
-  if (!row) return null;
-  return {
-    intentId: row.intent_id, agentId: row.agent_id, allowedTools: row.allowed_tools, allowedTargets: row.allowed_targets,
-    dataClasses: row.data_classes, notBefore: row.not_before, notAfter: row.not_after, status: row.status,
-  };
+  const chain: IntentView[] = [];
+  const seen = new Set<string>();
+  for (let id: string | null = intentId; id !== null && chain.length < MAX_CHAIN && !seen.has(id); ) {
+    seen.add(id);
+    const row: IntentRow | undefined = (
+      await c.query<IntentRow>(
+        `SELECT intent_id, agent_id, allowed_tools, allowed_targets, data_classes, not_before, not_after, status, denied_for, declared_at, max_actions, parent_intent_id
+           FROM intents WHERE intent_id = $1`,
+        [id],
+      )
+    ).rows[0];
+    if (!row) break;
+    chain.push({
+      intentId: row.intent_id, agentId: row.agent_id, allowedTools: row.allowed_tools, allowedTargets: row.allowed_targets, dataClasses: row.data_classes,
+      notBefore: row.not_before, notAfter: row.not_after, status: row.status, deniedFor: row.denied_for ?? undefined, declaredAt: row.declared_at, maxActions: row.max_actions,
+    });
+    id = row.parent_intent_id;
+  }
+  return chain.length > 0 ? chain : null;
+}
+
+/** Actions already judged under an intent, by the same agent: the budget spent before this one. */
+export async function actionsUnder(c: PoolClient | Pool, intentId: string, agentId: string): Promise<number> {
+  return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM actions WHERE intent_id = $1 AND agent_id = $2', [intentId, agentId])).rows[0]!.n;
 }
 
 async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
   const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [n.eventId]);
   if ((seen.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
+  const chain = await loadChain(c, p.intentId);
+  if (p.intentId !== null && chain === null && graceOf(policy) > 0) {
+    // Its intent may still be on its way (another partition, a delegating agent): judged when it arrives, or
+    // without it once the grace window has passed (judgeOverdue). Redelivered meanwhile: still one row.
+    await c.query(
+      `INSERT INTO pending_actions (event_id, intent_id, agent_id, judge_after) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [n.eventId, p.intentId, n.agentId, new Date(now().getTime() + graceOf(policy))],
+    );
+    return NONE;
+  }
+  return judgeAction(c, n, p, chain, policy, now);
+}
 
-  const intent = await loadIntent(c, p.intentId);
-  const verdict = evaluateAction(intent, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts) }, policy.catalogue);
+async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, chain: IntentView[] | null, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+  const intent = chain?.[0] ?? null;
+  const priorActions = intent && p.intentId !== null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
+  const verdict = evaluateChain(chain, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts), priorActions }, policy.catalogue);
   await c.query(
     `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -166,14 +284,7 @@ async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayloa
   if (verdict.findings.length === 0) return NONE;
 
   const alerts: DriftAlert[] = [];
-  for (const f of verdict.findings) {
-    const r = await c.query<{ id: string }>(
-      `INSERT INTO drift_findings (action_event_id, agent_id, intent_id, reason_code, severity, detail, tool)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [n.eventId, n.agentId, p.intentId, f.reasonCode, f.severity, f.detail, p.tool],
-    );
-    alerts.push({ type: 'drift.finding', findingId: r.rows[0]!.id, agentId: n.agentId, intentId: p.intentId, actionEventId: n.eventId, tool: p.tool, reasonCode: f.reasonCode, severity: f.severity, detail: f.detail, credentialsRevoked: [] });
-  }
+  for (const f of verdict.findings) alerts.push(await recordFinding(c, n.eventId, n.agentId, p.intentId, p.tool, f));
   const worst = [...alerts].sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0]!;
   if (!shouldRevoke(worst, { revokeAt: policy.revokeAt })) return { alerts, revocations: [] };
 
@@ -212,7 +323,62 @@ async function replayOutcome(c: PoolClient, actionEventId: string): Promise<Reco
     [actionEventId],
   );
   return {
-    alerts: f.rows.map((x) => ({ type: 'drift.finding', findingId: x.id, agentId: x.agent_id, intentId: x.intent_id, actionEventId, tool: x.tool, reasonCode: x.reason_code, severity: x.severity, detail: x.detail, credentialsRevoked: [] })),
+    alerts: f.rows.map((x) => ({ type: 'drift.finding', findingId: x.id, agentId: x.agent_id, intentId: x.intent_id, actionEventId, tool: x.tool, reasonCode: x.reason_code, severity: x.severity, detail: x.detail, frameworks: frameworksFor(x.reason_code), credentialsRevoked: [] })),
     revocations: r.rows.map((x) => ({ type: 'credential.revoked', credentialId: x.credential_id, agentId: x.agent_id, intentId: x.intent_id, actionEventId, reasonCode: x.reason_code, severity: x.severity, revokedAt: x.revoked_at.toISOString(), latencyMs: x.latency_ms })),
   };
+}
+
+/** A pending action judged now: against its intent if it has arrived, else as one whose intent is unknown. */
+async function judgePending(c: PoolClient, eventId: string, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+  await c.query('DELETE FROM pending_actions WHERE event_id = $1', [eventId]);
+  const row = (
+    await c.query<{ leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: ActionReportedPayload; position: string }>(
+      'SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload FROM ledger_events WHERE event_id = $1',
+      [eventId],
+    )
+  ).rows[0];
+  if (!row) return NONE;
+  const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [eventId]);
+  if ((seen.rowCount ?? 0) > 0) return NONE;
+  const n: LedgeredEvent = {
+    position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
+    ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
+  };
+  return judgeAction(c, n, row.payload, await loadChain(c, row.payload.intentId), policy, now);
+}
+
+/**
+ * Judges the actions whose grace window has passed without their intent (as INTENT_UNKNOWN, or against the intent
+ * if it came in the meantime), a few at a time, each batch in its own transaction. Rows another reconciler holds
+ * are skipped, so several reconcilers may sweep at once. Returns what they caused, for sending.
+ */
+export async function judgeOverdue(pool: Pool, policy: ReconcilePolicy, now: () => Date = () => new Date(), limit = 100): Promise<ReconcileOutcome & { judged: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const due = await client.query<{ event_id: string }>(
+      'SELECT event_id FROM pending_actions WHERE judge_after <= $1 ORDER BY judge_after, event_id LIMIT $2 FOR UPDATE SKIP LOCKED',
+      [now(), limit],
+    );
+    const out: ReconcileOutcome & { judged: number } = { alerts: [], revocations: [], judged: due.rows.length };
+    for (const d of due.rows) {
+      const r = await judgePending(client, d.event_id, policy, now);
+      out.alerts.push(...r.alerts);
+      out.revocations.push(...r.revocations);
+    }
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** The reconciler's rules from configuration: catalogue and policy files, checked against each other at load. */
+export function loadReconcilePolicy(config: Pick<Config, 'cataloguePath' | 'policyPath' | 'revokeAt'>): ReconcilePolicy {
+  const catalogue = loadCatalogue(config.cataloguePath);
+  const policy = loadPolicy(config.policyPath, catalogue);
+  return { catalogue, policy, revokeAt: config.revokeAt ?? policy.revokeAt };
 }

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { commitThrough, watchConsumer } from '../../services/common/kafka';
-import { reconcileNotice, noticeEventIds, ReconcilePolicy } from './reconcileNotice';
+import { reconcileNotice, noticeEventIds, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
 
 export class ReconcilerMetrics {
   notices = 0;
@@ -11,8 +11,10 @@ export class ReconcilerMetrics {
   actions = 0;
   findings = 0;
   revocations = 0;
+  /** Actions judged after waiting for their intent past the grace window. */
+  overdue = 0;
   snapshot() {
-    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations };
+    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue };
   }
 }
 
@@ -64,17 +66,7 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
           metrics.notices += 1;
           if (out.type === 'action.reported') metrics.actions += 1;
           // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
-          const sends = [];
-          if (out.revocations.length > 0) {
-            sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
-          }
-          if (out.alerts.length > 0) {
-            sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
-          }
-          if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
-          metrics.findings += out.alerts.length;
-          metrics.revocations += out.revocations.length;
-          for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
+          await publish(out);
         }
         resolveOffset(message.offset);
         last = message.offset;
@@ -86,11 +78,53 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       }
     },
   });
+  async function publish(out: ReconcileOutcome): Promise<void> {
+    const sends = [];
+    if (out.revocations.length > 0) {
+      sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+    }
+    if (out.alerts.length > 0) {
+      sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
+    }
+    if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
+    metrics.findings += out.alerts.length;
+    metrics.revocations += out.revocations.length;
+    for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
+  }
+
+  // Actions that waited for their intent past the grace window are judged without it. Swept at a quarter of the
+  // window (at least every 50 ms, at most every 5 s), so a verdict comes at most ~1.25 windows after arrival.
+  const sweepMs = Math.min(5_000, Math.max(50, Math.floor(graceOf(policy) / 4)));
+  let sweeping: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    sweeping = (async () => {
+      try {
+        for (;;) {
+          const out = await judgeOverdue(pool, policy);
+          if (out.judged === 0) break;
+          metrics.overdue += out.judged;
+          await publish(out);
+        }
+      } catch (e) {
+        // The rows stay pending and are tried again on the next tick.
+        log.error('judging overdue actions failed; will retry', { error: (e as Error).message });
+      }
+    })().finally(() => {
+      if (!stopped) timer = setTimeout(tick, sweepMs);
+    });
+  };
+  timer = setTimeout(tick, sweepMs);
+
   return {
     metrics,
     joined,
     failed,
     async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await sweeping;
       await consumer.disconnect();
       await producer.disconnect();
     },

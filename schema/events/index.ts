@@ -3,3 +3,4 @@ export * from './intent';
 export * from './action';
 export * from './time';
 export * from './digest';
+export * from './decision';

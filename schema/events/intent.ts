@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { Rfc3339Utc } from './time';
 
-/** Something an action touches: a recipient, an account, a file, a channel, a URL. Values compare normalised. */
+/**
+ * Something an action touches: a recipient, an account, a file, a channel, a URL. Values compare normalised.
+ * Kinds are typed by the tool catalogue (email, iban, url, file, channel, user, event_id, ...). In an intent a
+ * target may be a `pattern`: `*` stands for any run of characters and `?` for one, matched against the whole
+ * normalised value (`*@example.com`, `example.com/docs/*`); an action's targets are always exact.
+ */
 export const Target = z
   .object({
     kind: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'target kind is lowercase snake_case'),
     value: z.string().min(1).max(2048),
+    match: z.enum(['exact', 'pattern']).optional(),
   })
   .strict();
 export type Target = z.infer<typeof Target>;
@@ -25,6 +31,12 @@ export const IntentDeclaredPayload = z
     allowedTargets: z.array(Target).max(1024),
     dataClasses: z.array(z.string().min(1).max(64)).max(64),
     window: Window,
+    /** At most this many actions under the intent; absent: no budget. */
+    maxActions: z.number().int().min(0).max(1_000_000).optional(),
+    /** The intent this one was delegated from (it may be another agent's): this one may only narrow it. */
+    parentIntentId: z.string().min(1).max(128).optional(),
+    /** A reference to the human approval the policy asks for (a ticket, a signed approval id). */
+    approvalRef: z.string().min(1).max(256).optional(),
   })
   .strict();
 export type IntentDeclaredPayload = z.infer<typeof IntentDeclaredPayload>;

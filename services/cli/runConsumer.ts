@@ -5,14 +5,16 @@ import { createPool } from '../common/db';
 import { ensureServices } from '../devservers';
 import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
-import { loadCatalogue } from '../../schema/catalogue';
 import { startIngestConsumer } from '../../consumers/ingest';
 import { startReconciler } from '../../consumers/reconciler/reconcilerConsumer';
+import { loadReconcilePolicy } from '../../consumers/reconciler/reconcileNotice';
 
 /** Runs one consumer as a long-lived process, stopping cleanly on SIGINT/SIGTERM. */
 export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, { component: which });
+  // Catalogue and policy are checked before any server is touched: a bad file fails at once, naming the problem.
+  const rules = which === 'reconcile' ? loadReconcilePolicy(config) : null;
   const servers = await ensureServices();
   await preflight(servers);
   await migrate(servers.databaseUrl);
@@ -22,7 +24,7 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
   const running =
     which === 'ingest'
       ? await startIngestConsumer(kafka, pool, config, log)
-      : await startReconciler(kafka, pool, config, { revokeAt: config.revokeAt, catalogue: loadCatalogue(config.cataloguePath) }, log);
+      : await startReconciler(kafka, pool, config, rules!, log);
   await running.joined;
   log.info(`${which} consumer running`, { brokers: servers.kafkaBrokers });
   // A parent process (the demo) waits for this line before it starts producing.

@@ -3,6 +3,7 @@ import { SEVERITIES, Severity } from '../../schema/reasons';
 import { IntentLedgerError } from './errors';
 
 export const DEFAULT_CATALOGUE = path.join(__dirname, '..', '..', 'schema', 'catalogues', 'agentdojo.json');
+export const DEFAULT_POLICY = path.join(__dirname, '..', '..', 'schema', 'policies', 'default.json');
 
 /**
  * Every setting, read from the environment in one place with typed parsing and defaults. The README's
@@ -21,8 +22,10 @@ export interface Config {
   clockSkewMs: number;
   /** Worker threads per ingest process that verify signatures; 0 verifies on the event loop. */
   verifyWorkers: number;
-  revokeAt: Severity;
+  /** IL_REVOKE_AT_SEVERITY when set; otherwise the policy's `revokeAt` applies. */
+  revokeAt: Severity | null;
   cataloguePath: string;
+  policyPath: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -80,8 +83,9 @@ export function parseDatabaseUrl(raw: string): string {
   return raw;
 }
 
-function severity(env: NodeJS.ProcessEnv, name: string, dflt: Severity): Severity {
-  const raw = str(env, name, dflt).toLowerCase();
+function severity(env: NodeJS.ProcessEnv, name: string): Severity | null {
+  if (env[name] === undefined || env[name] === '') return null;
+  const raw = env[name]!.toLowerCase();
   if (!(SEVERITIES as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${SEVERITIES.join(', ')}; got "${env[name]}"`);
   return raw as Severity;
 }
@@ -115,8 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJsonDepth: int(env, 'IL_MAX_JSON_DEPTH', 32),
     clockSkewMs: int(env, 'IL_CLOCK_SKEW_MS', 5 * 60 * 1000),
     verifyWorkers: int(env, 'IL_VERIFY_WORKERS', 1, 0, MAX_VERIFY_WORKERS),
-    revokeAt: severity(env, 'IL_REVOKE_AT_SEVERITY', 'high'),
+    revokeAt: severity(env, 'IL_REVOKE_AT_SEVERITY'),
     cataloguePath: path.resolve(str(env, 'IL_CATALOGUE', DEFAULT_CATALOGUE)),
+    policyPath: path.resolve(str(env, 'IL_POLICY', DEFAULT_POLICY)),
     logLevel: level as Config['logLevel'],
   };
 }

@@ -21,7 +21,9 @@ describe('loadConfig', () => {
     expect(c.maxJsonDepth).toBe(32);
     expect(c.clockSkewMs).toBe(300000);
     expect(c.verifyWorkers).toBe(1);
-    expect(c.revokeAt).toBe('high');
+    expect(c.revokeAt).toBeNull(); // the policy's revokeAt applies
+    expect(loadConfig({ IL_REVOKE_AT_SEVERITY: 'CRITICAL' }).revokeAt).toBe('critical');
+    expect(c.policyPath).toMatch(/schema\/policies\/default\.json$/);
   });
 
   it('takes IL_VERIFY_WORKERS from 0 to the cap', () => {

@@ -13,7 +13,7 @@ import { loadConfig as loadDevServersConfig } from '../devservers/config';
 const logDirOf = () => path.join(loadDevServersConfig().cacheDir, 'logs');
 import { preflight } from '../common/preflight';
 import { migrate } from '../../schema/migrate';
-import { loadCatalogue, ToolCatalogue } from '../../schema/catalogue';
+import { loadReconcilePolicy, type ReconcilePolicy } from '../../consumers/reconciler/reconcileNotice';
 import { AgentClient, createAgentKey, createAgentProducer, SentEvent } from '../sdk';
 import { registerAgentKey } from '../registry';
 import { startConsumerProcess } from './consumerProcess';
@@ -80,7 +80,9 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
   const started = Date.now();
   const traces = readTraces(opts.tracesPath);
   if (traces.length === 0) throw new IntentLedgerError('TRACE_INVALID', `${opts.tracesPath} holds no traces`);
-  const catalogue = loadCatalogue(opts.cataloguePath ?? config.cataloguePath);
+  // The reconciler processes load the same files; loading them here first fails fast on a bad catalogue or policy.
+  const rules = loadReconcilePolicy({ ...config, cataloguePath: opts.cataloguePath ?? config.cataloguePath });
+  const catalogue = rules.catalogue;
   const suites = new Set(Object.values(catalogue.tools).flatMap((t) => t.toolsets));
   const stray = traces.find((t) => !suites.has(t.suite));
   if (stray) {
@@ -140,7 +142,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
     }
 
     const state = await waitForPipeline(pool, prefix, produced, opts.timeoutMs ?? Number(process.env.IL_DEMO_TIMEOUT_MS ?? 180_000), print);
-    const report = await buildReport(pool, prefix, runId, opts, traces.length, produced, adversarial, labelled, state, started, config);
+    const report = await buildReport(pool, prefix, runId, opts, traces.length, produced, adversarial, labelled, state, started, rules);
     writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
     printSummary(report, opts.reportPath, print);
     return report;
@@ -224,7 +226,7 @@ async function waitForPipeline(pool: Pool, prefix: string, produced: number, tim
 
 async function buildReport(
   pool: Pool, prefix: string, runId: string, opts: RunOptions, traces: number, produced: number, adversarial: number,
-  labelled: LabelledAction[], state: PipelineState, started: number, config: Config,
+  labelled: LabelledAction[], state: PipelineState, started: number, rules: ReconcilePolicy,
 ): Promise<Record<string, unknown>> {
   const like = `${prefix}%`;
   const reasons = await pool.query<{ reason_code: string; n: string }>(
@@ -270,7 +272,7 @@ async function buildReport(
       bySeverity: count(findings.rows, 'severity'),
     },
     revocations: revocations.rows.length,
-    policy: { revokeAtSeverity: config.revokeAt },
+    policy: { name: rules.policy!.name, version: rules.policy!.version, revokeAtSeverity: rules.revokeAt },
     detection: { ...overall, callsNotLedgered: labelled.length - judged.length, bySuite },
     latency: {
       driftToRevocationMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.length ? Math.max(...latencies) : null), n: latencies.length },
