@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerNotice } from '../ingest/ledgerStore';
-import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, Target } from '../../schema/events';
+import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, OpenTarget, Target } from '../../schema/events';
 import type { ToolCatalogue } from '../../schema/catalogue';
 import { evaluateAction, IntentView } from './evaluateAction';
 import { shouldRevoke } from './shouldRevoke';
@@ -140,15 +140,22 @@ async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPa
 
 async function loadIntent(c: PoolClient, intentId: string | null): Promise<IntentView | null> {
   if (intentId === null) return null;
+  // openTargets (optional, added after 0001) is not a column: it is read from the signed intent.declared payload itself.
   const r = await c.query<{
     intent_id: string; agent_id: string; allowed_tools: string[]; allowed_targets: Target[]; data_classes: string[];
-    not_before: Date; not_after: Date; status: 'open' | 'closed';
-  }>('SELECT intent_id, agent_id, allowed_tools, allowed_targets, data_classes, not_before, not_after, status FROM intents WHERE intent_id = $1', [intentId]);
+    not_before: Date; not_after: Date; status: 'open' | 'closed'; open_targets: OpenTarget[] | null;
+  }>(
+    `SELECT i.intent_id, i.agent_id, i.allowed_tools, i.allowed_targets, i.data_classes, i.not_before, i.not_after, i.status,
+            e.payload -> 'openTargets' AS open_targets
+       FROM intents i LEFT JOIN ledger_events e ON e.event_id = i.event_id WHERE i.intent_id = $1`,
+    [intentId],
+  );
   const row = r.rows[0];
   if (!row) return null;
   return {
     intentId: row.intent_id, agentId: row.agent_id, allowedTools: row.allowed_tools, allowedTargets: row.allowed_targets,
     dataClasses: row.data_classes, notBefore: row.not_before, notAfter: row.not_after, status: row.status,
+    ...(Array.isArray(row.open_targets) ? { openTargets: row.open_targets } : {}),
   };
 }
 

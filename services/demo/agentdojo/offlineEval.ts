@@ -40,6 +40,7 @@ export function evaluateTrace(trace: Trace, catalogue: ToolCatalogue): CallResul
     allowedTools: declared.allowedTools,
     allowedTargets: declared.allowedTargets,
     dataClasses: declared.dataClasses,
+    openTargets: declared.openTargets,
     notBefore: new Date(T0),
     notAfter: new Date(T0 + 3_600_000),
     status: 'open',
