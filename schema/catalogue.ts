@@ -26,6 +26,9 @@ export const ToolSpec = z
     toolsets: z.array(z.string().min(1)).default([]),
     targetArgs: z.record(z.string(), TargetKind).default({}),
     contentArgs: z.array(z.string().min(1)).default([]),
+    /** The target kind of the items the tool's result lists (get_channels lists channels), if it lists any: a plan that
+     * lists a collection and then works through its members means "each member", see deriveIntent's openTargets. */
+    lists: TargetKind.optional(),
     description: z.string().optional(),
   })
   .strict();
@@ -226,6 +229,21 @@ export function targetMatches(reported: Target, declared: Target, catalogue: Too
   const r = skeleton(reported.value);
   const d = skeleton(declared.value);
   return r.length >= 4 && d.startsWith(r) && d.length - r.length <= 2;
+}
+
+const MAX_NAME_LENGTH = 64;
+const MAX_NAME_WORDS = 5;
+
+/**
+ * Has this (normalised) value the syntax of a name a listing returns (a channel, a user, a hotel), rather than of
+ * text? At most 64 characters and 5 words, no control characters, and no address (e-mail, URL, IBAN) inside. An
+ * open scope (IntentView.openTargets) admits only such values: an injected sentence passed as a channel name is not
+ * a member of any collection.
+ */
+export function isNameLike(value: string): boolean {
+  if (value.length === 0 || value.length > MAX_NAME_LENGTH || /[\p{Cc}\p{Cf}]/u.test(value)) return false;
+  if (value.trim().split(/\s+/).length > MAX_NAME_WORDS) return false;
+  return addressesInText(value).length === 0;
 }
 
 export function dedupeTargets(targets: Iterable<Target>): Target[] {

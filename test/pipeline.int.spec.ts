@@ -135,6 +135,24 @@ describe('pipeline (real Kafka + Postgres)', () => {
     }
   });
 
+  it('honours the open targets signed into the intent: any channel for the membership read it names, nothing more', async () => {
+    const agent = await h.newAgent('open-targets');
+    const base = {
+      task: 'list members', purpose: 'p', allowedTools: ['get_users_in_channel', 'read_channel_messages'],
+      allowedTargets: [{ kind: 'channel', value: 'general' }], dataClasses: ['messages'],
+    };
+    const { intentId } = await agent.declareIntent({ ...base, openTargets: [{ tool: 'get_users_in_channel', kind: 'channel' }] });
+    const { intentId: closedScope } = await agent.declareIntent(base);
+    const open = await agent.reportAction({ intentId, tool: 'get_users_in_channel', args: { channel: 'External_0' } });
+    const otherTool = await agent.reportAction({ intentId, tool: 'read_channel_messages', args: { channel: 'External_0' } });
+    const noOpen = await agent.reportAction({ intentId: closedScope, tool: 'get_users_in_channel', args: { channel: 'External_0' } });
+    const inScope = async (e: { event: { envelope: { eventId: string } } }) =>
+      (await eventually(async () => (await h.pool.query('SELECT in_scope FROM actions WHERE event_id = $1', [e.event.envelope.eventId])).rows[0], 30_000, 'action row')).in_scope;
+    expect(await inScope(open)).toBe(true);
+    expect(await inScope(otherTool)).toBe(false);
+    expect(await inScope(noOpen)).toBe(false);
+  });
+
   it('ignores messages on the ledger topic that name no ledgered event, and keeps reconciling', async () => {
     const forgedEvent = {
       eventId: 'evt_forged_notice', agentId: 'nobody', keyId: 'k', seq: 1, type: 'intent.declared', ts: new Date().toISOString(),

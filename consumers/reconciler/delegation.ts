@@ -1,4 +1,4 @@
-import type { Target } from '../../schema/events/intent';
+import type { OpenTarget, Target } from '../../schema/events/intent';
 import { normaliseTarget, targetMatches, type ToolCatalogue } from '../../schema/catalogue';
 import { globMatch, type DeclarationFinding } from '../../schema/policy';
 import { severityRank } from '../../schema/reasons';
@@ -12,6 +12,7 @@ export interface ChildDeclaration {
   intentId: string;
   allowedTools: string[];
   allowedTargets: Target[];
+  openTargets?: OpenTarget[];
   dataClasses: string[];
   notBefore: Date;
   notAfter: Date;
@@ -35,6 +36,8 @@ export function checkDelegation(parent: IntentView, child: ChildDeclaration, cat
   if (targets.length > 0) {
     problems.push(`target(s) ${targets.map((t) => `${t.kind}:${t.value}${t.match === 'pattern' ? ' (pattern)' : ''}`).join(', ')} not covered by parent ${parent.intentId}`);
   }
+  const open = (child.openTargets ?? []).filter((o) => !(parent.openTargets ?? []).some((q) => q.tool === o.tool && q.kind === o.kind));
+  if (open.length > 0) problems.push(`open target(s) ${open.map((o) => `${o.tool}:any ${o.kind}`).join(', ')} not in parent ${parent.intentId}`);
   if (child.notBefore.getTime() < parent.notBefore.getTime() || child.notAfter.getTime() > parent.notAfter.getTime()) {
     problems.push(
       `window [${child.notBefore.toISOString()}, ${child.notAfter.toISOString()}) outside parent's [${parent.notBefore.toISOString()}, ${parent.notAfter.toISOString()})`,

@@ -1,7 +1,8 @@
-import type { Target } from '../../schema/events/intent';
+import type { OpenTarget, Target } from '../../schema/events/intent';
 import type { ReasonCode, Severity } from '../../schema/reasons';
 import {
   dedupeTargets,
+  isNameLike,
   lookupTool,
   normaliseTarget,
   targetMatches,
@@ -18,6 +19,8 @@ export interface IntentView {
   allowedTools: string[];
   allowedTargets: Target[];
   dataClasses: string[];
+  /** Optional: (tool, kind) pairs where the tool may touch any name-like target of the kind (see OpenTarget). */
+  openTargets?: OpenTarget[];
   notBefore: Date;
   notAfter: Date;
   /** `denied`: refused at declaration (policy or delegation); `deniedFor` says why. */
@@ -199,8 +202,19 @@ export function evaluateAction(intent: IntentView | null, action: ActionView, ca
   const declared = intent.allowedTargets.filter((a) => a.match !== 'pattern').map((a) => ({ kind: a.kind, value: normaliseTarget(a.kind, a.value) }));
   const patterns = intent.allowedTargets.filter((a) => a.match === 'pattern').map((a) => ({ kind: a.kind, value: normaliseTarget(a.kind, a.value) }));
   const exact = new Set(declared.map(key));
+  // An open scope covers reads and writes only (no plan's "each member" reaches a delete or a send), and only the
+  // catalogue's name kinds: an address is never "any".
+  const openKinds = new Set(
+    effect === 'read' || effect === 'write'
+      ? (intent.openTargets ?? []).filter((o) => o.tool === action.tool && catalogue.nameKinds.includes(o.kind)).map((o) => o.kind)
+      : [],
+  );
   const outside = targets.filter(
-    (x) => !exact.has(key(x)) && !declared.some((d) => targetMatches(x, d, catalogue)) && !patterns.some((p) => p.kind === x.kind && globMatch(p.value, x.value)),
+    (x) =>
+      !exact.has(key(x)) &&
+      !declared.some((d) => targetMatches(x, d, catalogue)) &&
+      !patterns.some((p) => p.kind === x.kind && globMatch(p.value, x.value)) &&
+      !(openKinds.has(x.kind) && isNameLike(x.value)),
   );
   if (outside.length > 0) {
     const list = outside.map((x) => `${x.kind}:${x.value.length > 80 ? `${x.value.slice(0, 77)}...` : x.value}`).join(', ');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerNotice } from '../ingest/ledgerStore';
-import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, AuthorizationDecidedPayload, Target } from '../../schema/events';
+import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, AuthorizationDecidedPayload, OpenTarget, Target } from '../../schema/events';
 import { loadCatalogue, type ToolCatalogue } from '../../schema/catalogue';
 import type { Config } from '../../services/common/config';
 import { checkDeclaration, loadPolicy, type DeclarationFinding, type Policy } from '../../schema/policy';
@@ -143,7 +143,10 @@ async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclar
     parents = await loadChain(c, p.parentIntentId);
     if (parents === null) findings.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${p.intentId} names parent ${p.parentIntentId}, which is not in the ledger` });
     else if (parents.length >= MAX_CHAIN) findings.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${p.intentId} is more than ${MAX_CHAIN - 1} delegations from its root` });
-    else findings.push(...checkDelegation(parents[0]!, { intentId: p.intentId, allowedTools: p.allowedTools, allowedTargets: p.allowedTargets, dataClasses: p.dataClasses, notBefore, notAfter, maxActions: p.maxActions }, policy.catalogue));
+    else {
+      const child = { intentId: p.intentId, allowedTools: p.allowedTools, allowedTargets: p.allowedTargets, openTargets: p.openTargets, dataClasses: p.dataClasses, notBefore, notAfter, maxActions: p.maxActions };
+      findings.push(...checkDelegation(parents[0]!, child, policy.catalogue));
+    }
   }
   if (policy.policy) {
     findings.push(...checkDeclaration(policy.policy, { agentId: n.agentId, intentId: p.intentId, allowedTools: p.allowedTools, dataClasses: p.dataClasses, notBefore, notAfter, approvalRef: p.approvalRef, delegationDepth: parents?.length ?? 0 }));
@@ -154,11 +157,12 @@ async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclar
 
   const ins = await c.query(
     `INSERT INTO intents (intent_id, agent_id, event_id, task, purpose, allowed_tools, allowed_targets, data_classes, not_before, not_after, declared_at,
-                          parent_intent_id, root_intent_id, approval_ref, max_actions, status, denied_for)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING`,
+                          parent_intent_id, root_intent_id, approval_ref, max_actions, status, denied_for, open_targets)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING`,
     [
       p.intentId, n.agentId, n.eventId, p.task, p.purpose, p.allowedTools, JSON.stringify(p.allowedTargets), p.dataClasses, p.window.notBefore, p.window.notAfter, n.ts,
       p.parentIntentId ?? null, root, p.approvalRef ?? null, p.maxActions ?? null, denied ? 'denied' : 'open', denied,
+      p.openTargets ? JSON.stringify(p.openTargets) : null,
     ],
   );
   if (ins.rowCount === 0) return replayOutcome(c, n.eventId); // redelivery, or another agent's intent id (its actions will not match this agent)
@@ -221,7 +225,7 @@ async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPa
 type IntentRow = {
   intent_id: string; agent_id: string; allowed_tools: string[]; allowed_targets: Target[]; data_classes: string[];
   not_before: Date; not_after: Date; status: 'open' | 'closed' | 'denied'; denied_for: DeclarationReason | null; declared_at: Date;
-  max_actions: number | null; parent_intent_id: string | null;
+  max_actions: number | null; parent_intent_id: string | null; open_targets: OpenTarget[] | null;
 };
 
 /**
@@ -236,7 +240,8 @@ export async function loadChain(c: PoolClient | Pool, intentId: string | null): 
     seen.add(id);
     const row: IntentRow | undefined = (
       await c.query<IntentRow>(
-        `SELECT intent_id, agent_id, allowed_tools, allowed_targets, data_classes, not_before, not_after, status, denied_for, declared_at, max_actions, parent_intent_id
+        `SELECT intent_id, agent_id, allowed_tools, allowed_targets, data_classes, not_before, not_after, status, denied_for, declared_at, max_actions, parent_intent_id,
+                open_targets
            FROM intents WHERE intent_id = $1`,
         [id],
       )
@@ -245,6 +250,7 @@ export async function loadChain(c: PoolClient | Pool, intentId: string | null): 
     chain.push({
       intentId: row.intent_id, agentId: row.agent_id, allowedTools: row.allowed_tools, allowedTargets: row.allowed_targets, dataClasses: row.data_classes,
       notBefore: row.not_before, notAfter: row.not_after, status: row.status, deniedFor: row.denied_for ?? undefined, declaredAt: row.declared_at, maxActions: row.max_actions,
+      openTargets: row.open_targets ?? undefined,
     });
     id = row.parent_intent_id;
   }

@@ -16,6 +16,20 @@ export const Target = z
   .strict();
 export type Target = z.infer<typeof Target>;
 
+/**
+ * "This tool may touch any member of this kind": declared when the plan lists a collection and works through every
+ * member with the tool (read the membership of each channel), whose names the planner cannot know in advance. The
+ * reconciler honours it only for read and write tools, for the catalogue's name kinds (never an address), and only
+ * for values with the syntax of a name (isNameLike).
+ */
+export const OpenTarget = z
+  .object({
+    tool: z.string().min(1).max(128),
+    kind: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_]*$/, 'target kind is lowercase snake_case'),
+  })
+  .strict();
+export type OpenTarget = z.infer<typeof OpenTarget>;
+
 const Window = z
   .object({ notBefore: Rfc3339Utc, notAfter: Rfc3339Utc })
   .strict()
@@ -30,6 +44,8 @@ export const IntentDeclaredPayload = z
     allowedTools: z.array(z.string().min(1).max(128)).min(1).max(512),
     allowedTargets: z.array(Target).max(1024),
     dataClasses: z.array(z.string().min(1).max(64)).max(64),
+    /** Optional; absent means none. */
+    openTargets: z.array(OpenTarget).max(64).optional(),
     window: Window,
     /** At most this many actions under the intent; absent: no budget. */
     maxActions: z.number().int().min(0).max(1_000_000).optional(),

@@ -16,7 +16,8 @@ ALTER TABLE intents
   ADD COLUMN root_intent_id   TEXT,
   ADD COLUMN approval_ref     TEXT,
   ADD COLUMN max_actions      INTEGER CHECK (max_actions >= 0),
-  ADD COLUMN denied_for       reason_code;
+  ADD COLUMN denied_for       reason_code,
+  ADD COLUMN open_targets     JSONB;
 ALTER TABLE intents DROP CONSTRAINT intents_status_check;
 ALTER TABLE intents ADD CONSTRAINT intents_status_check CHECK (status IN ('open', 'closed', 'denied'));
 CREATE INDEX intents_parent_intent_id_idx ON intents(parent_intent_id);

@@ -123,6 +123,7 @@ export class AgentClient {
       allowedTools: intent.allowedTools,
       allowedTargets: intent.allowedTargets,
       dataClasses: intent.dataClasses,
+      ...(intent.openTargets ? { openTargets: intent.openTargets } : {}),
       window,
     };
     const event = await this.emit('intent.declared', payload);

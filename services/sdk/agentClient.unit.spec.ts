@@ -113,3 +113,16 @@ describe('AgentClient: a failed send', () => {
     expect(c.pending).toBe(1);
   });
 });
+
+describe('AgentClient.declareIntent', () => {
+  const base = { task: 't', purpose: 'p', allowedTools: ['get_users_in_channel'], allowedTargets: [], dataClasses: ['messages'] };
+  it('signs openTargets into the payload when given, and leaves the field out otherwise', async () => {
+    const k = fakeProducer(() => undefined);
+    const c = new AgentClient({ key, producer: k.producer, topic: 't', retry: fast });
+    const open = [{ tool: 'get_users_in_channel', kind: 'channel' }];
+    const withOpen = await c.declareIntent({ ...base, openTargets: open });
+    const without = await c.declareIntent(base);
+    expect((withOpen.event.envelope.payload as Record<string, unknown>).openTargets).toEqual(open);
+    expect(without.event.envelope.payload).not.toHaveProperty('openTargets');
+  });
+});

@@ -1,4 +1,4 @@
-import type { IntentDeclaredPayload, Target } from '../../../schema/events/intent';
+import type { IntentDeclaredPayload, OpenTarget, Target } from '../../../schema/events/intent';
 import { addressesInText, dedupeTargets, lookupTool, normaliseTarget, targetsFromArgs, toolsOf, type ToolCatalogue } from '../../../schema/catalogue';
 
 /**
@@ -66,7 +66,10 @@ export function mentionsInPrompt(prompt: string): string[] {
  *   catalogue's ambient ones (a read of another class of data is out of scope);
  * - targets: every target the plan's calls name, plus the addresses (e-mails, URLs, IBANs) in the prompt and the
  *   names the user wrote (quoted strings, file names, capitalised words), the latter for every name-like target
- *   kind of the suite, since the prompt does not say whether "Alice" is a user or "general" a channel.
+ *   kind of the suite, since the prompt does not say whether "Alice" is a user or "general" a channel;
+ * - open targets: where the plan lists a collection (a tool whose catalogue entry `lists` kind K) and then applies one
+ *   read or write tool to two or more members of kind K, it means "each member": that tool may touch any K (the
+ *   members at run time need not be the ones the reference plan happened to visit). Never for deletes or sends.
  */
 export function deriveIntent(input: PlannerInput, catalogue: ToolCatalogue): DerivedIntent {
   // Destructure once: the rest of the function sees nothing else of the trace.
@@ -104,6 +107,8 @@ export function deriveIntent(input: PlannerInput, catalogue: ToolCatalogue): Der
     }
   }
 
+  const openTargets = openTargetsOf(plan, catalogue);
+
   const firstSentence = prompt.split(/(?<=[.!?])\s/)[0] ?? prompt;
   return {
     task: prompt.slice(0, 8192),
@@ -111,5 +116,32 @@ export function deriveIntent(input: PlannerInput, catalogue: ToolCatalogue): Der
     allowedTools: [...tools].slice(0, 512),
     allowedTargets: dedupeTargets(targets).slice(0, 1024),
     dataClasses: [...dataClasses].slice(0, 64),
+    ...(openTargets.length > 0 ? { openTargets: openTargets.slice(0, 64) } : {}),
   };
+}
+
+/** See deriveIntent: (tool, kind) pairs the plan applies to two or more members of a collection it lists. */
+export function openTargetsOf(plan: PlannerInput['user_task_ground_truth_calls'], catalogue: ToolCatalogue): OpenTarget[] {
+  const listed = new Set<string>();
+  for (const c of plan) {
+    const kind = lookupTool(catalogue, c.function)?.lists;
+    if (kind) listed.add(kind);
+  }
+  const members = new Map<string, Set<string>>();
+  for (const c of plan) {
+    const effect = lookupTool(catalogue, c.function)?.effect;
+    if (effect !== 'read' && effect !== 'write') continue;
+    for (const t of targetsFromArgs(c.function, c.args, catalogue)) {
+      if (!listed.has(t.kind)) continue;
+      const k = `${c.function}\u0000${t.kind}`;
+      const set = members.get(k) ?? new Set<string>();
+      members.set(k, set.add(t.value));
+    }
+  }
+  return [...members]
+    .filter(([, values]) => values.size >= 2)
+    .map(([k]) => {
+      const [tool, kind] = k.split('\u0000') as [string, string];
+      return { tool, kind };
+    });
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadCatalogue } from '../../../schema/catalogue';
 import { IntentDeclaredPayload } from '../../../schema/events/intent';
 import { evaluateAction } from '../../../consumers/reconciler/evaluateAction';
-import { deriveIntent, mentionsInPrompt } from './deriveIntent';
+import { deriveIntent, mentionsInPrompt, openTargetsOf } from './deriveIntent';
 import { toAction } from './toAction';
 import { readTraces, type Trace } from './traces';
 import { DEFAULT_CATALOGUE } from './offlineEval';
@@ -146,6 +146,44 @@ describe('deriveIntent', () => {
   it('declares the data classes of the plan, of reads on prompt addresses, and ambient ones', () => {
     const d = deriveIntent(trace('Do the tasks at www.todo.com.', [{ function: 'get_channels', args: {} }], 'slack'), catalogue);
     expect(d.dataClasses.sort()).toEqual(['messages', 'time', 'web'].sort());
+  });
+
+  it('opens a read or write tool over a collection the plan lists and works through, never a send', () => {
+    const plan = [
+      { function: 'get_channels', args: {} },
+      { function: 'get_users_in_channel', args: { channel: 'alpha' } },
+      { function: 'get_users_in_channel', args: { channel: 'beta' } },
+      { function: 'read_channel_messages', args: { channel: 'alpha' } },
+      { function: 'send_channel_message', args: { channel: 'alpha', body: 'x' } },
+      { function: 'send_channel_message', args: { channel: 'beta', body: 'x' } },
+    ];
+    expect(openTargetsOf(plan, catalogue)).toEqual([{ tool: 'get_users_in_channel', kind: 'channel' }]);
+    // One member is not "each member"; without the listing the values are just the plan's own.
+    expect(openTargetsOf(plan.slice(0, 2), catalogue)).toEqual([]);
+    expect(openTargetsOf(plan.slice(1), catalogue)).toEqual([]);
+    // Users listed by a membership read, then added one by one (a write): the add is open over users.
+    expect(
+      openTargetsOf(
+        [
+          { function: 'get_users_in_channel', args: { channel: 'alpha' } },
+          { function: 'add_user_to_channel', args: { channel: 'beta', user: 'Ann' } },
+          { function: 'add_user_to_channel', args: { channel: 'beta', user: 'Ben' } },
+        ],
+        catalogue,
+      ),
+    ).toEqual([{ tool: 'add_user_to_channel', kind: 'user' }]);
+    expect(deriveIntent(trace('List them.', plan, 'slack'), catalogue).openTargets).toEqual([{ tool: 'get_users_in_channel', kind: 'channel' }]);
+    expect(deriveIntent(trace('Pay the bill.', [{ function: 'read_file', args: { file_path: 'a.txt' } }]), catalogue)).not.toHaveProperty('openTargets');
+  });
+
+  it('lets a membership read reach a channel the reference plan did not visit (recorded run)', () => {
+    const t = traces.find(
+      (x) => x.id === 'meta-llama_Llama-3.3-70B-Instruct/slack/user_task_18/none/none',
+    )!;
+    const i = t.tool_calls.findIndex((c) => c.function === 'get_users_in_channel' && c.args.channel === 'External_0');
+    expect(i).toBeGreaterThan(0);
+    expect(t.user_task_ground_truth_calls.some((c) => c.args.channel === 'External_0')).toBe(false);
+    expect(verdicts(t).calls[i].findings).toEqual([]);
   });
 
   it('finds quoted strings, file names and capitalised names, not sentence openers', () => {

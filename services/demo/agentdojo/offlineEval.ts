@@ -40,6 +40,7 @@ export function evaluateTrace(trace: Trace, catalogue: ToolCatalogue): CallResul
     allowedTools: declared.allowedTools,
     allowedTargets: declared.allowedTargets,
     dataClasses: declared.dataClasses,
+    openTargets: declared.openTargets,
     notBefore: new Date(T0),
     notAfter: new Date(T0 + 3_600_000),
     status: 'open',
@@ -125,11 +126,14 @@ function main(argv: string[]): void {
   console.log(report('development split (2/3 of user tasks)', evaluateTraces(dev, catalogue)));
   console.log(report('held-out split (1/3 of user tasks)', evaluateTraces(heldOut, catalogue)));
 
-  if (flags.has('--misses')) {
-    console.log('== misses on the development split (FP: intent flagged; FN: drift not flagged)');
-    const devIds = new Set(dev.map((t) => t.id));
-    for (const r of all) if (devIds.has(r.traceId) && r.label !== 'unknown' && r.flagged !== (r.label === 'drift')) console.log(describeMiss(r));
-  }
+  // Tune on the development split only; the held-out misses are for the final report (`--held-out-misses`).
+  const printMisses = (title: string, split: Trace[]) => {
+    console.log(`== misses on the ${title} (FP: intent flagged; FN: drift not flagged)`);
+    const ids = new Set(split.map((t) => t.id));
+    for (const r of all) if (ids.has(r.traceId) && r.label !== 'unknown' && r.flagged !== (r.label === 'drift')) console.log(describeMiss(r));
+  };
+  if (flags.has('--misses')) printMisses('development split', dev);
+  if (flags.has('--held-out-misses')) printMisses('held-out split', heldOut);
 }
 
 if (require.main === module) {
