@@ -56,7 +56,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     async newAgent(name = 'agent') {
       const key = createAgentKey(`${prefix}-${name}-${randomBytes(3).toString('hex')}`);
       await registerAgentKey(pool, { agentId: key.agentId, publicKey: key.publicKey });
-      return new AgentClient({ key, producer, topic: config.topics.events });
+      return new AgentClient({ key, producer, topic: config.topics.events, catalogue });
     },
     async stop() {
       await h.reconciler?.stop().catch(() => undefined);

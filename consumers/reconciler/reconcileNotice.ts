@@ -176,7 +176,20 @@ async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclar
       [credentialIdFor(n.agentId, p.intentId), n.agentId, p.intentId, n.keyId, p.window.notAfter],
     );
   }
-  // Actions that arrived before this intent (across partitions, or from agents it was delegated to) are judged now.
+  // Actions of this agent that cited the intent before it was declared (later in the agent's own chain) were judged
+  // at once as INTENT_UNKNOWN and have revoked; now that the intent is here, the record says what really happened.
+  const early = await c.query<{ event_id: string; tool: string; ts: Date }>(
+    `SELECT a.event_id, a.tool, a.ts FROM actions a WHERE a.intent_id = $1 AND a.agent_id = $2
+       AND EXISTS (SELECT 1 FROM drift_findings f WHERE f.action_event_id = a.event_id AND f.reason_code = 'INTENT_UNKNOWN')
+       AND NOT EXISTS (SELECT 1 FROM drift_findings f WHERE f.action_event_id = a.event_id AND f.reason_code = 'INTENT_AFTER_ACTION')
+     ORDER BY a.ts, a.event_id`,
+    [p.intentId, n.agentId],
+  );
+  for (const a of early.rows) {
+    const detail = `${a.tool} at ${a.ts.toISOString()} cited intent ${p.intentId} before it was declared (${n.ts}, later in the agent's chain)`;
+    alerts.push(await recordFinding(c, a.event_id, n.agentId, p.intentId, a.tool, { reasonCode: 'INTENT_AFTER_ACTION', severity: 'high', detail }));
+  }
+  // Actions that arrived before this intent (an earlier event of the chain was missing) are judged now.
   const waiting = await c.query<{ event_id: string }>('SELECT event_id FROM pending_actions WHERE intent_id = $1 ORDER BY arrived_at, event_id FOR UPDATE', [p.intentId]);
   const out: ReconcileOutcome = { alerts, revocations: [] };
   for (const w of waiting.rows) {
@@ -257,6 +270,12 @@ export async function loadChain(c: PoolClient | Pool, intentId: string | null): 
   return chain.length > 0 ? chain : null;
 }
 
+/** Is any event of the agent's chain before `seq` not (yet) in the ledger? */
+async function hasGapBefore(c: PoolClient, agentId: string, seq: number): Promise<boolean> {
+  const r = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger_events WHERE agent_id = $1 AND seq < $2', [agentId, seq]);
+  return r.rows[0]!.n < seq - 1;
+}
+
 /** Actions already judged under an intent, by the same agent: the budget spent before this one. */
 export async function actionsUnder(c: PoolClient | Pool, intentId: string, agentId: string): Promise<number> {
   return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM actions WHERE intent_id = $1 AND agent_id = $2', [intentId, agentId])).rows[0]!.n;
@@ -266,9 +285,10 @@ async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayloa
   const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [n.eventId]);
   if ((seen.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
   const chain = await loadChain(c, p.intentId);
-  if (p.intentId !== null && chain === null && graceOf(policy) > 0) {
-    // Its intent may still be on its way (another partition, a delegating agent): judged when it arrives, or
-    // without it once the grace window has passed (judgeOverdue). Redelivered meanwhile: still one row.
+  if (p.intentId !== null && chain === null && graceOf(policy) > 0 && (await hasGapBefore(c, n.agentId, n.seq))) {
+    // The intent an agent acts under is its own, declared earlier in its own chain, which reaches us in order: it
+    // can still be on its way only if an earlier event of the chain is missing (a SEQ_GAP). Then the action waits
+    // for it, up to the grace window (judgeOverdue); otherwise it is judged now, and revokes now.
     await c.query(
       `INSERT INTO pending_actions (event_id, intent_id, agent_id, judge_after) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
       [n.eventId, p.intentId, n.agentId, new Date(now().getTime() + graceOf(policy))],

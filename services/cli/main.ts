@@ -7,12 +7,13 @@ const USAGE = `intent-ledger: signed intent and action ledger for AI agents
 
 Usage:
   intent-ledger demo [--traces FILE] [--report FILE]       replay the vendored AgentDojo runs through the pipeline
-  intent-ledger eval agentdojo --traces FILE [--report FILE]  the same, for any trace file in the AgentDojo format
+  intent-ledger eval agentdojo [--traces FILE] [--report FILE]  the same, listing every misclassified call; any trace file in the AgentDojo format
   intent-ledger services up|down|status                    the project's own Kafka and Postgres on 127.0.0.1
   intent-ledger migrate                                    apply the SQL migrations
   intent-ledger bench [--agents N] [--events N] [--consumers N] [--report FILE]  ingest throughput against the same run's ceilings
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
+  intent-ledger authz                                      run the request-time authorisation endpoint (needs IL_AUTHZ_TOKEN)
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
   intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
   intent-ledger proof EVENT_ID                             inclusion proof of an event against the latest tree head
@@ -55,7 +56,6 @@ async function main(argv: string[]): Promise<number> {
     case 'eval': {
       if (cmd === 'eval' && rest[0] === undefined) throw new UsageError('eval needs a format: `intent-ledger eval agentdojo --traces FILE`');
       if (cmd === 'eval' && rest[0] !== 'agentdojo') throw new UsageError(`unknown trace format "${rest[0]}"; the one supported is agentdojo`);
-      if (cmd === 'eval' && !options.traces) throw new UsageError('eval agentdojo needs --traces FILE');
       const { runAgentDojo, DEFAULT_TRACES } = await import('../demo/runAgentDojo');
       const tracesPath = options.traces ? requireFile(String(options.traces), 'traces file') : DEFAULT_TRACES;
       await runAgentDojo({
@@ -63,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
         reportPath: path.resolve(String(options.report ?? 'demo-report.json')),
         cataloguePath: options.catalogue ? requireFile(String(options.catalogue), 'catalogue') : undefined,
         adversarial: !options['no-adversarial'],
+        listMisclassified: cmd === 'eval',
       });
       return 0;
     }
@@ -99,6 +100,10 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile': {
       const { runConsumerCommand } = await import('./runConsumer');
       return runConsumerCommand(cmd);
+    }
+    case 'authz': {
+      const { runAuthzCommand } = await import('../authz/runAuthz');
+      return runAuthzCommand();
     }
     case 'verify': {
       const { runVerify } = await import('./integrityCommands');

@@ -26,6 +26,8 @@ export interface Config {
   revokeAt: Severity | null;
   cataloguePath: string;
   policyPath: string;
+  /** The authorisation service (intent-ledger authz). */
+  authz: { host: string; port: number; token: string | null; keyFile: string | null; agentId: string };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -90,6 +92,14 @@ function severity(env: NodeJS.ProcessEnv, name: string): Severity | null {
   return raw as Severity;
 }
 
+/** A bearer token short enough to guess is no token: at least 32 characters (e.g. `openssl rand -hex 32`). */
+function authzToken(env: NodeJS.ProcessEnv): string | null {
+  const t = env.IL_AUTHZ_TOKEN;
+  if (t === undefined || t === '') return null;
+  if (t.length < 32 || /\s/.test(t)) throw new ConfigError('IL_AUTHZ_TOKEN must be at least 32 characters with no whitespace (e.g. `openssl rand -hex 32`)');
+  return t;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const brokers = str(env, 'KAFKA_BROKERS', '');
   const databaseUrl = str(env, 'DATABASE_URL', '');
@@ -122,6 +132,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     revokeAt: severity(env, 'IL_REVOKE_AT_SEVERITY'),
     cataloguePath: path.resolve(str(env, 'IL_CATALOGUE', DEFAULT_CATALOGUE)),
     policyPath: path.resolve(str(env, 'IL_POLICY', DEFAULT_POLICY)),
+    authz: {
+      host: str(env, 'IL_AUTHZ_HOST', '127.0.0.1'),
+      port: int(env, 'IL_AUTHZ_PORT', 58080, 0, 65535),
+      token: authzToken(env),
+      keyFile: env.IL_AUTHZ_KEY_FILE ? path.resolve(env.IL_AUTHZ_KEY_FILE) : null,
+      agentId: str(env, 'IL_AUTHZ_AGENT_ID', 'svc:authz'),
+    },
     logLevel: level as Config['logLevel'],
   };
 }

@@ -33,11 +33,17 @@ export interface RunOptions {
   adversarial?: boolean;
   timeoutMs?: number;
   print?: (line: string) => void;
+  /** Print every misclassified call (eval does; the demo prints their number). */
+  listMisclassified?: boolean;
 }
 
 interface LabelledAction {
   eventId: string;
   suite: string;
+  traceId: string;
+  /** The call's position in its trace (0-based). */
+  index: number;
+  tool: string;
   label: 'intent' | 'drift' | 'unknown';
 }
 
@@ -120,11 +126,11 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
       const { intentId, event } = await agent.declareIntent({ ...declared, validForMs: 60 * 60 * 1000 });
       if (i === 0) firstEvent = event;
       produced += 1;
-      for (const call of trace.tool_calls) {
+      for (const [index, call] of trace.tool_calls.entries()) {
         const action = toAction(call, catalogue);
         const { event } = await agent.reportAction({ intentId, tool: action.tool, args: action.args, targets: action.targets });
         produced += 1;
-        labelled.push({ eventId: event.envelope.eventId, suite: trace.suite, label: call.label });
+        labelled.push({ eventId: event.envelope.eventId, suite: trace.suite, traceId: trace.id, index, tool: action.tool, label: call.label });
       }
       await agent.closeIntent(intentId, 'completed');
       produced += 1;
@@ -144,7 +150,7 @@ export async function runAgentDojo(opts: RunOptions): Promise<Record<string, unk
     const state = await waitForPipeline(pool, prefix, produced, opts.timeoutMs ?? Number(process.env.IL_DEMO_TIMEOUT_MS ?? 180_000), print);
     const report = await buildReport(pool, prefix, runId, opts, traces.length, produced, adversarial, labelled, state, started, rules);
     writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
-    printSummary(report, opts.reportPath, print);
+    printSummary(report, opts.reportPath, print, opts.listMisclassified === true);
     return report;
   } finally {
     await producer.disconnect().catch(() => undefined);
@@ -233,8 +239,8 @@ async function buildReport(
     `SELECT reason_code, count(*) AS n FROM rejected_events WHERE agent_id LIKE $1 OR position($2::bytea IN kafka_key) = 1 GROUP BY 1 ORDER BY 1`,
     [like, Buffer.from(prefix)],
   );
-  const findings = await pool.query<{ action_event_id: string; reason_code: string; severity: string }>(
-    'SELECT action_event_id, reason_code, severity FROM drift_findings WHERE agent_id LIKE $1',
+  const findings = await pool.query<{ action_event_id: string; reason_code: string; severity: string; detail: string }>(
+    'SELECT action_event_id, reason_code, severity, detail FROM drift_findings WHERE agent_id LIKE $1 ORDER BY id',
     [like],
   );
   const revocations = await pool.query<{ latency_ms: number }>('SELECT latency_ms FROM revocations WHERE agent_id LIKE $1', [like]);
@@ -250,6 +256,16 @@ async function buildReport(
   for (const suite of [...new Set(labelled.map((a) => a.suite))].sort()) {
     bySuite[suite] = withRate(score(judged.filter((a) => a.suite === suite).map((a) => ({ label: a.label, flagged: flagged.has(a.eventId) }))));
   }
+  // Every call scored wrong, with what the ledger said about it: the list an analyst tunes rules from.
+  const findingsOf = new Map<string, string[]>();
+  for (const f of findings.rows) findingsOf.set(f.action_event_id, [...(findingsOf.get(f.action_event_id) ?? []), `${f.reason_code} (${f.severity}): ${f.detail}`]);
+  const misclassified = judged
+    .filter((a) => a.label !== 'unknown' && (a.label === 'drift') !== flagged.has(a.eventId))
+    .map((a) => ({
+      kind: a.label === 'drift' ? 'false-negative' : 'false-positive',
+      suite: a.suite, traceId: a.traceId, callIndex: a.index, tool: a.tool, label: a.label,
+      reasons: findingsOf.get(a.eventId) ?? [],
+    }));
   const count = (rows: Array<Record<string, string>>, key: string) =>
     rows.reduce<Record<string, number>>((acc, r) => ((acc[r[key]!] = (acc[r[key]!] ?? 0) + 1), acc), {});
   const latencies = revocations.rows.map((r) => Number(r.latency_ms));
@@ -273,7 +289,7 @@ async function buildReport(
     },
     revocations: revocations.rows.length,
     policy: { name: rules.policy!.name, version: rules.policy!.version, revokeAtSeverity: rules.revokeAt },
-    detection: { ...overall, callsNotLedgered: labelled.length - judged.length, bySuite },
+    detection: { ...overall, callsNotLedgered: labelled.length - judged.length, bySuite, misclassified },
     latency: {
       driftToRevocationMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.length ? Math.max(...latencies) : null), n: latencies.length },
     },
@@ -281,7 +297,7 @@ async function buildReport(
   };
 }
 
-function printSummary(r: Record<string, any>, reportPath: string, print: (l: string) => void): void {
+function printSummary(r: Record<string, any>, reportPath: string, print: (l: string) => void, listMisses: boolean): void {
   const pct = (v: number | null) => (v === null ? 'n/a' : (v * 100).toFixed(1) + '%');
   const d = r.detection;
   print('');
@@ -292,6 +308,16 @@ function printSummary(r: Record<string, any>, reportPath: string, print: (l: str
     print(`           ${suite.padEnd(10)} precision ${pct(s.precision)}, recall ${pct(s.recall)}, false-positive rate ${pct(s.fpr)} (tp ${s.tp}, fp ${s.fp}, tn ${s.tn}, fn ${s.fn})`);
   }
   if (d.callsNotLedgered > 0) print(`           ${d.callsNotLedgered} tool calls not scored: their events were rejected by the ledger`);
+  const wrong = d.misclassified as Array<{ kind: string; traceId: string; callIndex: number; tool: string; reasons: string[] }>;
+  if (listMisses) {
+    print(`misclassified ${wrong.length} calls:`);
+    for (const m of wrong) {
+      const why = m.kind === 'false-positive' ? m.reasons.join('; ') : 'no finding';
+      print(`  ${m.kind === 'false-positive' ? 'FP' : 'FN'} ${m.traceId} call ${m.callIndex} ${m.tool}: ${why.length > 300 ? why.slice(0, 297) + '...' : why}`);
+    }
+  } else {
+    print(`           ${wrong.length} calls misclassified (listed in the report under detection.misclassified; \`intent-ledger eval agentdojo\` prints them)`);
+  }
   const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
   print(`latency    action produced -> credential revoked: p50 ${ms(r.latency.driftToRevocationMs.p50)}, p99 ${ms(r.latency.driftToRevocationMs.p99)}`);
   print(`report     ${reportPath}  (${(r.elapsedMs / 1000).toFixed(1)} s)`);

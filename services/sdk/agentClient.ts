@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { AgentKey } from './agentKey';
-import type { Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
+import type { AuthorizationDecidedPayload, Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
+import type { ToolCatalogue } from '../../schema/catalogue';
+import { authorize as evaluate, type Decision } from '../../consumers/reconciler/authorize';
+import type { IntentView } from '../../consumers/reconciler/evaluateAction';
 import { signingBytes, eventHash, argsDigest } from '../../schema/events/digest';
 import { encode as b64uEncode } from '../../schema/crypto/base64url';
 import { EventNotDelivered } from '../common/errors';
@@ -20,6 +23,13 @@ export interface AgentClientOptions {
   onSendError?: (error: unknown, event: SentEvent, attempt: number) => void;
   /** Aborting it (at shutdown) ends any retrying at once: the call rejects with EventNotDelivered, the event stays queued. */
   signal?: AbortSignal;
+  /**
+   * Called synchronously with each event as soon as it is signed, before it is sent: a long-lived signer persists
+   * its chain position here, so a restart resumes after the last event it signed and never forks its own chain.
+   */
+  onSigned?: (event: SentEvent) => void;
+  /** The tool catalogue `authorize` judges with (the same the reconciler uses). */
+  catalogue?: ToolCatalogue;
 }
 
 /**
@@ -79,6 +89,8 @@ export class AgentClient {
   private readonly retry: SendRetryPolicy;
   /** Signed events Kafka has not yet acknowledged, oldest first, with the record timestamp of their first send. */
   private readonly outbox: Array<{ event: SentEvent; timestamp: string }> = [];
+  /** The intents this client declared, for `authorize` (closed ones stay, so their late actions are denied). */
+  private readonly intents = new Map<string, { payload: IntentDeclaredPayload; declaredAt: Date; status: 'open' | 'closed'; actions: number }>();
 
   constructor(private readonly opts: AgentClientOptions) {
     this.seq = opts.resume?.seq ?? 0;
@@ -125,9 +137,51 @@ export class AgentClient {
       dataClasses: intent.dataClasses,
       ...(intent.openTargets ? { openTargets: intent.openTargets } : {}),
       window,
+      ...(intent.maxActions !== undefined ? { maxActions: intent.maxActions } : {}),
+      ...(intent.parentIntentId !== undefined ? { parentIntentId: intent.parentIntentId } : {}),
+      ...(intent.approvalRef !== undefined ? { approvalRef: intent.approvalRef } : {}),
     };
     const event = await this.emit('intent.declared', payload);
+    this.intents.set(intentId, { payload, declaredAt: new Date(event.envelope.ts), status: 'open', actions: 0 });
     return { intentId, event };
+  }
+
+  /**
+   * Asks, before a tool runs, whether the action fits the intent this agent declared: the reconciler's own
+   * evaluator, on the agent's side. The decision is recorded as a signed authorization.decided event (so a denied
+   * call the agent makes anyway is on the record twice). It judges the agent's own intent only: an intent
+   * delegated from another agent's is judged against the whole chain by the authorisation service
+   * (services/authz), which a gateway should ask instead. Unknown intents are denied.
+   */
+  async authorize(a: { intentId: string | null; tool: string; args?: Record<string, unknown>; targets?: Target[] }): Promise<Decision & { decisionId: string; event: SentEvent }> {
+    if (!this.opts.catalogue) throw new TypeError('AgentClient.authorize needs the `catalogue` option (the tool catalogue the reconciler uses)');
+    const local = a.intentId === null ? undefined : this.intents.get(a.intentId);
+    const chain: IntentView[] | null = local
+      ? [{
+          intentId: local.payload.intentId, agentId: this.agentId, allowedTools: local.payload.allowedTools, allowedTargets: local.payload.allowedTargets,
+          openTargets: local.payload.openTargets, dataClasses: local.payload.dataClasses, notBefore: new Date(local.payload.window.notBefore),
+          notAfter: new Date(local.payload.window.notAfter), status: local.status, declaredAt: local.declaredAt, maxActions: local.payload.maxActions ?? null,
+        }]
+      : null;
+    const decision = evaluate(chain, { agentId: this.agentId, intentId: a.intentId, tool: a.tool, args: a.args, targets: a.targets, at: this.clock() }, this.opts.catalogue, local?.actions ?? 0);
+    const recorded = await this.recordDecision({ subjectAgentId: this.agentId, intentId: a.intentId, tool: a.tool, args: a.args ?? {}, decision });
+    return { ...decision, ...recorded };
+  }
+
+  /** Records a request-time decision as this signer's own event (the agent for itself, or a service for an agent). */
+  async recordDecision(d: { subjectAgentId: string; intentId: string | null; tool: string; args: Record<string, unknown>; decision: Decision }): Promise<{ decisionId: string; event: SentEvent }> {
+    const decisionId = `dec_${randomUUID()}`;
+    const payload: AuthorizationDecidedPayload = {
+      decisionId,
+      subjectAgentId: d.subjectAgentId,
+      intentId: d.intentId,
+      tool: d.tool,
+      argsDigest: argsDigest(d.args),
+      targets: d.decision.targets.slice(0, 256),
+      decision: d.decision.decision,
+      reasons: d.decision.reasons.slice(0, 64).map((r) => ({ code: r.code, severity: r.severity, detail: r.detail.slice(0, 4096) })),
+    };
+    return { decisionId, event: await this.emit('authorization.decided', payload) };
   }
 
   async reportAction(a: ActionReport): Promise<{ actionId: string; event: SentEvent }> {
@@ -142,11 +196,17 @@ export class AgentClient {
       targets: a.targets ?? [],
       outcome: a.outcome ?? 'ok',
     };
-    return { actionId, event: await this.emit('action.reported', payload) };
+    const event = await this.emit('action.reported', payload);
+    const local = a.intentId === null ? undefined : this.intents.get(a.intentId);
+    if (local) local.actions += 1;
+    return { actionId, event };
   }
 
   async closeIntent(intentId: string, outcome: 'completed' | 'failed' | 'abandoned' = 'completed'): Promise<SentEvent> {
-    return this.emit('intent.closed', { intentId, outcome });
+    const event = await this.emit('intent.closed', { intentId, outcome });
+    const local = this.intents.get(intentId);
+    if (local) local.status = 'closed';
+    return event;
   }
 
   /** Builds and signs the next envelope of the chain without sending it (tests and tools use this). */
@@ -167,7 +227,9 @@ export class AgentClient {
     const envelope = { ...unsigned, sig } as Envelope;
     const hash = eventHash(envelope);
     this.prevHash = hash;
-    return { envelope, hash, bytes: Buffer.from(JSON.stringify(envelope), 'utf8') };
+    const sent = { envelope, hash, bytes: Buffer.from(JSON.stringify(envelope), 'utf8') };
+    this.opts.onSigned?.(sent);
+    return sent;
   }
 
   private emit(type: EventType, payload: unknown): Promise<SentEvent> {
