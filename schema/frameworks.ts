@@ -102,6 +102,7 @@ export const FRAMEWORKS: Record<ReasonCode, FrameworkMapping> = {
   WINDOW_TOO_LONG: m(['ASI03'], ['L6'], ['GOVERN 1.2', 'MAP 3.3']),
   UNREPORTED_ACTION: m(['ASI10'], ['L5', 'L4'], ['MEASURE 2.8', 'MANAGE 4.1']),
   UNOBSERVED_ACTION: m(['ASI10'], ['L5', 'L4'], ['MEASURE 2.8', 'MANAGE 4.1']),
+  ANALYST_REVOKED: m(['ASI10', 'ASI09'], ['L6'], ['MANAGE 2.4', 'MAP 3.5']),
 };
 
 export function frameworksFor(code: ReasonCode): FrameworkMapping {

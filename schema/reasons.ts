@@ -51,6 +51,8 @@ export const REASON_CODES = [
   // What a tool gateway saw against what the agent reported.
   'UNREPORTED_ACTION',
   'UNOBSERVED_ACTION',
+  // A person's decision, not the evaluator's.
+  'ANALYST_REVOKED',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];

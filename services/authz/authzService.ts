@@ -9,6 +9,7 @@ import { actionsUnder, loadChain } from '../../consumers/reconciler/reconcileNot
 import type { AgentClient } from '../sdk';
 import type { Logger } from '../common/logger';
 import { AuthorizeRequest } from './authorizeRequest';
+import { HttpError, readBody, sendError, sendJson as send } from '../common/http';
 
 export interface AuthzServiceOptions {
   pool: Pool;
@@ -32,16 +33,6 @@ export interface AuthzService {
 /** Larger bodies are refused (413) before they are parsed: a request names one call, not a document. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The request-time authorisation endpoint. `POST /v1/authorize` judges one intended tool call against the intent
  * it cites and every intent that one was delegated from, with the reconciler's evaluator, records the decision as a
@@ -56,7 +47,7 @@ export async function startAuthzService(opts: AuthzServiceOptions): Promise<Auth
     handle(req, res).catch((e) => {
       const err = e instanceof HttpError ? e : new HttpError(500, 'INTERNAL', 'internal error');
       if (!(e instanceof HttpError)) opts.log.error('authorize request failed', { error: (e as Error).message });
-      send(res, err.status, { error: { code: err.code, message: err.message } });
+      sendError(res, err);
     });
   });
 
@@ -70,8 +61,7 @@ export async function startAuthzService(opts: AuthzServiceOptions): Promise<Auth
     if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', '/v1/authorize takes POST');
     authenticate(req);
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the request as application/json');
-    if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) throw tooLarge();
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_REQUEST_BYTES);
     let json: unknown;
     try {
       json = parseStrictJson(body, { maxBytes: MAX_REQUEST_BYTES, maxDepth: 32 });
@@ -116,31 +106,4 @@ export async function startAuthzService(opts: AuthzServiceOptions): Promise<Auth
     server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-const tooLarge = () => new HttpError(413, 'TOO_LARGE', `request bodies are limited to ${MAX_REQUEST_BYTES} bytes`);
-
-/** The body, up to the limit; past it the rest is read and dropped (not kept), so the 413 still reaches the caller. */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_REQUEST_BYTES) {
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => (size > MAX_REQUEST_BYTES ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
 }

@@ -10,6 +10,7 @@ import {
   resolveTrustedKey,
   verifyLedger,
   verifyProofFile,
+  verifyBundle,
   buildInclusionProof,
   describeProblem,
   IntegrityError,
@@ -17,6 +18,23 @@ import {
 } from '../integrity';
 
 type Options = Record<string, string | true>;
+
+/**
+ * Progress of a long operation on stderr (stdout stays the result): a line rewritten in place on a terminal, and
+ * a line every 5 s otherwise (logs, CI).
+ */
+export function progress(what: string, unit: string): (done: number, total: number) => void {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    const finished = done >= total;
+    if (!finished && now - last < (tty ? 100 : 5000)) return;
+    last = now;
+    const pct = total > 0 ? ` (${Math.floor((100 * done) / total)}%)` : '';
+    process.stderr.write(`${tty ? '\r' : ''}${what}: ${done} of ${total} ${unit}${pct}${tty && !finished ? '' : '\n'}`);
+  };
+}
 const out = (line: string) => void process.stdout.write(line + '\n');
 
 /** `intent-ledger ledger-key [--json]`: the ledger's public key, for auditors to pin. Creates the key if there is none. */
@@ -44,6 +62,7 @@ export async function runVerify(options: Options): Promise<number> {
   const publicKey = typeof options['public-key'] === 'string' ? options['public-key'] : undefined;
   const trusted = resolveTrustedKey(publicKey, config);
   if (options.proof !== undefined) return verifyProof(String(options.proof), trusted, !!options.json);
+  if (options.bundle !== undefined) return verifyEvidence(String(options.bundle), trusted, !!options.json);
   if (!trusted) {
     throw new IntegrityError(
       'NO_TRUSTED_KEY',
@@ -52,7 +71,7 @@ export async function runVerify(options: Options): Promise<number> {
   }
   const pool = await openDatabase();
   try {
-    const report = await verifyLedger(pool, { trusted: trusted.key });
+    const report = await verifyLedger(pool, { trusted: trusted.key, onProgress: progress('verifying', 'leaves') });
     if (options.json) {
       out(JSON.stringify({ ...report, trustedKeySource: trusted.source }, null, 2));
       return report.ok ? 0 : 1;
@@ -117,4 +136,27 @@ async function openDatabase(): Promise<Pool> {
   if (fromEnv) return createPool(fromEnv, 2);
   const { ensureServices } = await import('../devservers');
   return createPool((await ensureServices()).databaseUrl, 2);
+}
+
+function verifyEvidence(file: string, trusted: TrustedKey | null, json: boolean): number {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path.resolve(file));
+  } catch (e) {
+    throw new UsageError(`cannot read evidence bundle ${file}: ${(e as Error).message}`);
+  }
+  const check = verifyBundle(bytes, trusted);
+  if (json) {
+    out(JSON.stringify(check, null, 2));
+  } else if (check.ok) {
+    out(
+      `bundle OK: ${check.subject.kind} ${check.subject.id}: ${check.events} events, signatures and chains check out; ${check.proven} proven in the ledger's tree of ` +
+        `${check.treeSize} leaves signed ${check.timestamp}` + (check.notYetCovered.length ? `; ${check.notYetCovered.length} ledgered after that head (signature and chain only)` : ''),
+    );
+    out(`trusted key from ${check.trust}`);
+  } else {
+    out(`BUNDLE INVALID: ${check.problem}${check.eventId ? ` at event ${check.eventId}` : ''}: ${check.detail}`);
+    if (check.trust) out(`trusted key from ${check.trust}`);
+  }
+  return check.ok ? 0 : 1;
 }

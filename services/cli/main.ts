@@ -14,8 +14,16 @@ Usage:
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
   intent-ledger authz                                      run the request-time authorisation endpoint (needs IL_AUTHZ_TOKEN)
+  intent-ledger api                                        run the analyst API and dashboard
+  intent-ledger api-token NAME viewer|responder|admin      make an analyst token (printed once)
+  intent-ledger drift ls [--agent A] [--intent I] [--reason R] [--severity S] [--since T] [--until T] [--limit N] [--all]
+  intent-ledger drift show|ack ID [--note TEXT]            one finding; acknowledge it (responder)
+  intent-ledger agents ls | agents show ID                 agents, and one agent's timeline
+  intent-ledger revoke CREDENTIAL_ID --reason TEXT         revoke a credential now (responder)
+  intent-ledger evidence --intent ID | --agent ID [--out FILE]  evidence bundle, checked by verify --bundle
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
   intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
+  intent-ledger verify --bundle FILE [--public-key KEY]    check an evidence bundle (from the API), with no database
   intent-ledger proof EVENT_ID                             inclusion proof of an event against the latest tree head
   intent-ledger ledger-key [--json]                        the ledger's public key, for auditors to pin
 
@@ -27,12 +35,14 @@ Options:
   --public-key KEY ledger public key to trust (base64url) default: IL_LEDGER_PUBLIC_KEY, else the key file's
   --proof FILE     a proof printed by \`intent-ledger proof\`
   --json           machine-readable output
+  (drift, agents, revoke and evidence talk to the analyst API: IL_API_URL, IL_API_TOKEN)
 
 Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
 
 const OPTIONS = {
   traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value', consumers: 'value',
-  'public-key': 'value', proof: 'value', json: 'flag',
+  'public-key': 'value', proof: 'value', bundle: 'value', json: 'flag',
+  agent: 'value', intent: 'value', reason: 'value', severity: 'value', since: 'value', until: 'value', limit: 'value', cursor: 'value', note: 'value', out: 'value', all: 'flag',
 } as const;
 
 function requireFile(file: string, what: string): string {
@@ -45,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
   const { positional, options } = parseArgs(argv, OPTIONS);
   const [cmd, ...rest] = positional;
   if (argv.includes('-h')) options.help = true;
-  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1 };
+  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1, drift: 2, agents: 2, revoke: 1, 'api-token': 2 };
   if (cmd && rest.length > (takesArgs[cmd] ?? 0)) throw new UsageError(`unexpected argument "${rest[takesArgs[cmd] ?? 0]}" for ${cmd}`);
   if (!cmd || options.help || cmd === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -100,6 +110,30 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile': {
       const { runConsumerCommand } = await import('./runConsumer');
       return runConsumerCommand(cmd);
+    }
+    case 'api': {
+      const { runApiCommand } = await import('../api/runApi');
+      return runApiCommand();
+    }
+    case 'api-token': {
+      const { runApiToken } = await import('./analystCommands');
+      return runApiToken(rest[0], rest[1]);
+    }
+    case 'drift': {
+      const { runDrift } = await import('./analystCommands');
+      return runDrift(rest[0], rest[1], options);
+    }
+    case 'agents': {
+      const { runAgents } = await import('./analystCommands');
+      return runAgents(rest[0], rest[1], options);
+    }
+    case 'revoke': {
+      const { runRevoke } = await import('./analystCommands');
+      return runRevoke(rest[0], options);
+    }
+    case 'evidence': {
+      const { runEvidence } = await import('./analystCommands');
+      return runEvidence(options);
     }
     case 'authz': {
       const { runAuthzCommand } = await import('../authz/runAuthz');

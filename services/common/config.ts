@@ -28,6 +28,8 @@ export interface Config {
   policyPath: string;
   /** The authorisation service (intent-ledger authz). */
   authz: { host: string; port: number; token: string | null; keyFile: string | null; agentId: string };
+  /** The analyst API (intent-ledger api) and its clients (the CLI's drift/agents/revoke commands). */
+  api: { host: string; port: number; tokensFile: string | null; keyFile: string | null; agentId: string; url: string; token: string | null };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -92,6 +94,17 @@ function severity(env: NodeJS.ProcessEnv, name: string): Severity | null {
   return raw as Severity;
 }
 
+function apiUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`IL_API_URL must be an http(s) URL; got "${raw}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`IL_API_URL must be an http(s) URL; got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
 /** A bearer token short enough to guess is no token: at least 32 characters (e.g. `openssl rand -hex 32`). */
 function authzToken(env: NodeJS.ProcessEnv): string | null {
   const t = env.IL_AUTHZ_TOKEN;
@@ -138,6 +151,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: authzToken(env),
       keyFile: env.IL_AUTHZ_KEY_FILE ? path.resolve(env.IL_AUTHZ_KEY_FILE) : null,
       agentId: str(env, 'IL_AUTHZ_AGENT_ID', 'svc:authz'),
+    },
+    api: {
+      host: str(env, 'IL_API_HOST', '127.0.0.1'),
+      port: int(env, 'IL_API_PORT', 58081, 0, 65535),
+      tokensFile: env.IL_API_TOKENS_FILE ? path.resolve(env.IL_API_TOKENS_FILE) : null,
+      keyFile: env.IL_API_KEY_FILE ? path.resolve(env.IL_API_KEY_FILE) : null,
+      agentId: str(env, 'IL_API_AGENT_ID', 'svc:api'),
+      url: apiUrl(str(env, 'IL_API_URL', `http://127.0.0.1:${int(env, 'IL_API_PORT', 58081, 0, 65535)}`)),
+      token: env.IL_API_TOKEN ? env.IL_API_TOKEN : null,
     },
     logLevel: level as Config['logLevel'],
   };

@@ -8,7 +8,8 @@ export type IntegrityErrorCode =
   | 'NOT_MIGRATED'
   | 'EVENT_NOT_FOUND'
   | 'NOT_YET_COVERED'
-  | 'LEDGER_INCONSISTENT';
+  | 'LEDGER_INCONSISTENT'
+  | 'BUNDLE_TOO_LARGE';
 
 /** Why an integrity command could not do its job at all (as opposed to finding the ledger tampered with). */
 export class IntegrityError extends IntentLedgerError {

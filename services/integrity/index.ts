@@ -17,3 +17,6 @@ export { buildInclusionProof } from './buildProof';
 export { InclusionProofFile, PROOF_TYPE } from './proofFile';
 export { verifyProofFile, type ProofCheck, type ProofProblem } from './verifyProofFile';
 export { IntegrityError, type IntegrityErrorCode } from './errors';
+export { buildEvidenceBundle, MAX_BUNDLE_EVENTS } from './buildBundle';
+export { EvidenceBundle, BUNDLE_TYPE } from './bundleFile';
+export { verifyBundle, type BundleCheck, type BundleProblem } from './verifyBundle';

@@ -15,6 +15,8 @@ export interface VerifyLedgerOptions {
   pageSize?: number;
   /** Problems kept in the report (all are counted). */
   maxProblems?: number;
+  /** Called after each page: leaves checked so far, and how many the ledger has handed out. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface VerifyReport {
@@ -106,6 +108,7 @@ async function walk(db: ClientBase, opts: VerifyLedgerOptions): Promise<VerifyRe
   for (;;) {
     const rows = await readRows(db, prev ? prev.leafIndex : -1, pageSize);
     if (rows.length === 0) break;
+    opts.onProgress?.(Number(rows[rows.length - 1]!.leafIndex) + 1, tip.nextLeafIndex);
     await loadKeys(db, keys, rows);
     for (const row of rows) {
       const at = { leafIndex: row.leafIndex, eventId: row.eventId, agentId: row.agentId };

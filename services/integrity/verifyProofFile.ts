@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { parseStrictJson } from '../../schema/crypto/strictJson';
 import { decode as b64uDecode } from '../../schema/crypto/base64url';
 import { verifyInclusion } from '../../schema/merkle';
-import { Envelope, eventHash } from '../../schema/events';
 import { keyIdFor } from '../sdk';
 import { ledgerLeafHash } from './ledgerLeaf';
 import { checkTreeHeadSignature } from './treeHead';
 import { InclusionProofFile } from './proofFile';
+import { eventProblem } from './eventMatchesLeaf';
 import type { TrustedKey } from './trustedKey';
 
 export type ProofProblem =
@@ -64,28 +63,6 @@ export function verifyProofFile(bytes: Uint8Array, trusted: TrustedKey | null): 
   const inc = verifyInclusion(proof.leaf.leafIndex, th.treeSize, new Uint8Array(Buffer.from(leafHash, 'hex')), path, new Uint8Array(Buffer.from(th.rootHash, 'hex')));
   if (!inc.ok) return fail('INCLUSION_INVALID', `leaf ${proof.leaf.leafIndex} is not proven in the tree of size ${th.treeSize}: ${inc.detail}`, trust);
   return { ok: true, eventId: proof.leaf.eventId, leafIndex: proof.leaf.leafIndex, treeSize: th.treeSize, timestamp: th.timestamp, keyId: th.keyId, trust: trust.source };
-}
-
-/** Why the carried event bytes are not the ones the leaf names, or null if they are. */
-function eventProblem(rawText: string, leaf: InclusionProofFile['leaf']): string | null {
-  let raw: Uint8Array;
-  try {
-    raw = b64uDecode(rawText);
-  } catch (e) {
-    return `event.raw is not base64url: ${(e as Error).message}`;
-  }
-  if (createHash('sha256').update(raw).digest('hex') !== leaf.rawSha256) return 'event.raw does not hash to leaf.rawSha256';
-  let envelope: Envelope;
-  try {
-    const parsed = Envelope.safeParse(parseStrictJson(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 4096 }));
-    if (!parsed.success) return 'event.raw is not a valid signed envelope';
-    envelope = parsed.data;
-  } catch (e) {
-    return `event.raw is not acceptable JSON: ${(e as Error).message}`;
-  }
-  if (envelope.eventId !== leaf.eventId) return `event.raw is event ${envelope.eventId}, not ${leaf.eventId}`;
-  if (eventHash(envelope) !== leaf.eventHash) return 'event.raw does not hash to leaf.eventHash';
-  return null;
 }
 
 function fail(problem: ProofProblem, detail: string, trusted: TrustedKey | null): ProofCheck {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { AgentKey } from './agentKey';
-import type { AuthorizationDecidedPayload, Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
+import type { AnalystActivityPayload, AuthorizationDecidedPayload, Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
 import type { ToolCatalogue } from '../../schema/catalogue';
 import { authorize as evaluate, type Decision } from '../../consumers/reconciler/authorize';
 import type { IntentView } from '../../consumers/reconciler/evaluateAction';
@@ -207,6 +207,11 @@ export class AgentClient {
     const local = this.intents.get(intentId);
     if (local) local.status = 'closed';
     return event;
+  }
+
+  /** Records what an analyst did through the API (the API service signs these). */
+  async recordActivity(payload: AnalystActivityPayload): Promise<{ event: SentEvent }> {
+    return { event: await this.emit('analyst.activity', payload) };
   }
 
   /** Builds and signs the next envelope of the chain without sending it (tests and tools use this). */
