@@ -1,6 +1,8 @@
 import type { Consumer } from 'kafkajs';
 import { createHarness, eventually, Harness } from './pipelineHarness';
 import type { Envelope } from '../schema/events';
+import { AgentClient, createAgentKey } from '../services/sdk';
+import { registerAgentKey } from '../services/registry';
 
 /**
  * The end-to-end behaviours of the first slice, on the real Kafka and Postgres: what goes in is ledgered or
@@ -151,6 +153,35 @@ describe('pipeline (real Kafka + Postgres)', () => {
     expect(await inScope(open)).toBe(true);
     expect(await inScope(otherTool)).toBe(false);
     expect(await inScope(noOpen)).toBe(false);
+  });
+
+  it('revokes every active credential of an agent whose chain forks (two parties sign as it), and alerts', async () => {
+    const alerts: Array<Record<string, unknown>> = [];
+    const consumer = h.kafka.consumer({ groupId: `${h.config.topics.alerts}.fork-watch` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: h.config.topics.alerts, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void alerts.push(JSON.parse(message.value!.toString())) });
+    try {
+      const key = createAgentKey(`${h.config.topics.events}-forked`);
+      await registerAgentKey(h.pool, { agentId: key.agentId, publicKey: key.publicKey });
+      const agent = new AgentClient({ key, producer: h.producer, topic: h.config.topics.events });
+      const { intentId, event } = await agent.declareIntent({ task: 'balance', purpose: 'p', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'] });
+      await eventually(async () => (await h.pool.query("SELECT 1 FROM credentials WHERE intent_id = $1 AND status = 'active'", [intentId])).rows[0], 30_000, 'credential');
+      // A copy of the key elsewhere continues the same chain with a different event at seq 2.
+      const thief = new AgentClient({ key, producer: h.producer, topic: h.config.topics.events, resume: { seq: 1, hash: event.hash } });
+      await agent.reportAction({ intentId, tool: 'get_balance', args: {} });
+      const forged = await thief.reportAction({ intentId, tool: 'send_money', args: { recipient: 'US133000000121212121212', amount: 1, subject: 's', date: '2022-01-01' } });
+      const rejected = await eventually(async () => (await h.pool.query('SELECT reason_code FROM rejected_events WHERE event_id = $1', [forged.event.envelope.eventId])).rows[0], 30_000, 'fork rejected');
+      expect(rejected.reason_code).toBe('FORK');
+      const rev = await eventually(async () => (await h.pool.query("SELECT reason_code, severity, note FROM revocations WHERE intent_id = $1", [intentId])).rows[0], 30_000, 'revoked on fork');
+      expect([rev.reason_code, rev.severity]).toEqual(['FORK', 'critical']);
+      expect(rev.note).toMatch(/^integrity finding \d+: /);
+      const alert = await eventually(async () => alerts.find((a) => a.type === 'integrity.finding' && a.agentId === agent.agentId), 30_000, 'integrity alert');
+      expect([alert.reasonCode, (alert.credentialsRevoked as string[]).length]).toEqual(['FORK', 1]);
+      expect((await h.pool.query('SELECT handled_at FROM integrity_findings WHERE agent_id = $1', [agent.agentId])).rows.every((r) => r.handled_at instanceof Date)).toBe(true);
+    } finally {
+      await consumer.disconnect();
+    }
   });
 
   it('ignores messages on the ledger topic that name no ledgered event, and keeps reconciling', async () => {

@@ -39,6 +39,7 @@ export interface BatchOutcome {
   notices: LedgerNotice[]; // ledgered events to announce, in ledger order (includes re-announcements of redeliveries)
   rejected: RejectedRow[]; // rejected in this call (not redeliveries)
   ledgered: number; // rows this call added to the ledger (new leaves)
+  integrity: Array<{ id: string; agentId: string }>; // integrity findings this call recorded, for the reconciler to act on
 }
 
 interface Candidate {
@@ -206,7 +207,7 @@ async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: IngestMet
       changed.set(e.agentId, { lastSeq: Math.max(head.lastSeq, e.seq), lastHash: e.seq >= head.lastSeq ? c.hash : head.lastHash });
     }
     await insertRejectedRows(client, rejected);
-    await insertIntegrityFindings(client, findings);
+    const integrity = await insertIntegrityFindings(client, findings);
     await updateHeads(client, changed);
     // Last, so that the lock every ingest transaction queues on is held only for the insert and the commit.
     let notices: LedgerNotice[] = [];
@@ -222,7 +223,7 @@ async function ledgerChecked(pool: Pool, batch: CheckedBatch, metrics: IngestMet
     metrics.redelivered += redelivered;
     for (const r of rejected) metrics.countRejected(r.reason);
     const reannounced = [...processed.ledgered.values()];
-    return { notices: [...reannounced, ...notices], rejected, ledgered: notices.length };
+    return { notices: [...reannounced, ...notices], rejected, ledgered: notices.length, integrity };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

@@ -83,6 +83,7 @@ export async function startIngestConsumer(kafka: Kafka, pool: Pool, config: Conf
     signer.noteAppended(out.ledgered);
     const sends: TopicMessages[] = [];
     if (out.notices.length > 0) sends.push({ topic: config.topics.ledger, messages: noticeMessages(out.notices) });
+    if (out.integrity.length > 0) sends.push({ topic: config.topics.ledger, messages: integrityMessages(out.integrity) });
     if (out.rejected.length > 0) {
       sends.push({ topic: config.topics.deadLetter, messages: out.rejected.map((r) => deadLetter(r, config.maxEventBytes)) });
     }
@@ -150,6 +151,17 @@ export function noticeMessages(notices: LedgerNotice[]): Message[] {
     }
   }
   return out;
+}
+
+/**
+ * Integrity findings (a fork, a gap) for the reconciler to act on, one message per agent: `{v: 1, agentId,
+ * integrity: [findingId, ...]}`. Ids only: the reconciler reads each finding from the database (and sweeps for any
+ * whose message was lost).
+ */
+export function integrityMessages(found: Array<{ id: string; agentId: string }>): Message[] {
+  const byAgent = new Map<string, string[]>();
+  for (const f of found) byAgent.set(f.agentId, [...(byAgent.get(f.agentId) ?? []), f.id]);
+  return [...byAgent].map(([agentId, ids]) => ({ key: agentId, value: JSON.stringify({ v: 1, agentId, integrity: ids.slice(0, NOTICE_MAX_EVENTS) }) }));
 }
 
 /** Events per ledger notice: each is a few hundred bytes, so a notice stays under about 128 KiB. */

@@ -274,14 +274,18 @@ export async function insertRejectedRows(client: PoolClient, rows: RejectedRow[]
   );
 }
 
-export async function insertIntegrityFindings(client: PoolClient, rows: IntegrityRow[]): Promise<void> {
+/** Inserts the findings; returns the ids of those that are new (a redelivered record's finding is already there). */
+export async function insertIntegrityFindings(client: PoolClient, rows: IntegrityRow[]): Promise<Array<{ id: string; agentId: string }>> {
+  const added: Array<{ id: string; agentId: string }> = [];
   for (const f of rows) {
-    await client.query(
+    const r = await client.query<{ id: string }>(
       `INSERT INTO integrity_findings (agent_id, reason_code, severity, detail, event_id, expected_seq, observed_seq)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
       [f.agentId, f.reason, f.severity, f.detail, f.eventId, f.expectedSeq, f.observedSeq],
     );
+    if (r.rows[0]) added.push({ id: r.rows[0].id, agentId: f.agentId });
   }
+  return added;
 }
 
 export async function updateHeads(client: PoolClient, heads: Map<string, ChainHead>): Promise<void> {

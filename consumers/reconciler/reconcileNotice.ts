@@ -64,13 +64,19 @@ export function credentialIdFor(agentId: string, intentId: string): string {
 }
 
 /**
- * The event ids a ledger-topic message points at (`{v: 1, agentId, events: [{eventId, ...}]}`, as ingest writes
- * it), or null when the message is not one of ours. Ids are only pointers: each is looked up in the ledger.
+ * What a ledger-topic message points at, as ingest writes them: ledgered events (`{v: 1, agentId, events:
+ * [{eventId, ...}]}`) or integrity findings (`{v: 1, agentId, integrity: [findingId, ...]}`); null when the message
+ * is not one of ours. Ids are only pointers: each is looked up in the database.
  */
-export function noticeEventIds(value: Buffer | null): string[] | null {
+export function parseLedgerMessage(value: Buffer | null): { eventIds: string[]; integrityIds: string[] } | null {
   if (!value || value.length > MAX_NOTICE_BYTES) return null;
   try {
-    const m = JSON.parse(value.toString('utf8')) as { events?: unknown };
+    const m = JSON.parse(value.toString('utf8')) as { events?: unknown; integrity?: unknown };
+    if (Array.isArray(m.integrity)) {
+      const ids = m.integrity as unknown[];
+      if (ids.length === 0 || !ids.every((id) => typeof id === 'string' && /^\d{1,19}$/.test(id))) return null;
+      return { eventIds: [], integrityIds: ids as string[] };
+    }
     if (!Array.isArray(m.events) || m.events.length === 0) return null;
     const ids: string[] = [];
     for (const e of m.events as Array<{ eventId?: unknown } | null>) {
@@ -78,10 +84,16 @@ export function noticeEventIds(value: Buffer | null): string[] | null {
       if (typeof id !== 'string' || id.length === 0 || id.length > 128) return null;
       ids.push(id);
     }
-    return ids;
+    return { eventIds: ids, integrityIds: [] };
   } catch {
     return null;
   }
+}
+
+/** The event ids of a ledger notice (see parseLedgerMessage), or null when the message is not an event notice. */
+export function noticeEventIds(value: Buffer | null): string[] | null {
+  const m = parseLedgerMessage(value);
+  return m && m.eventIds.length > 0 ? m.eventIds : null;
 }
 
 /** Ingest splits its sends at 512 KiB; anything larger on the ledger topic did not come from it. */

@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { commitThrough, watchConsumer } from '../../services/common/kafka';
-import { reconcileNotice, noticeEventIds, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { reconcileNotice, parseLedgerMessage, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { handleIntegrityFindings, type IntegrityAlert } from './integrityRevocation';
 
 export class ReconcilerMetrics {
   notices = 0;
@@ -13,8 +14,10 @@ export class ReconcilerMetrics {
   revocations = 0;
   /** Actions judged after waiting for their intent past the grace window. */
   overdue = 0;
+  /** Integrity findings acted on (revoked at or above revokeAt). */
+  integrity = 0;
   snapshot() {
-    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue };
+    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue, integrity: this.integrity };
   }
 }
 
@@ -50,13 +53,18 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       let last: string | null = null;
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
-        const eventIds = noticeEventIds(message.value);
-        if (eventIds === null) {
+        const parsed = parseLedgerMessage(message.value);
+        if (parsed === null) {
           // Not a ledger notice: nothing to reconcile, and no reason to stop the partition over it.
           metrics.ignored += 1;
           log.error('ledger topic message is not a ledger notice; ignored', { partition: batch.partition, offset: message.offset });
         }
-        for (const eventId of eventIds ?? []) {
+        if (parsed && parsed.integrityIds.length > 0) {
+          const out = await handleIntegrityFindings(pool, policy.revokeAt, parsed.integrityIds);
+          metrics.integrity += out.handled;
+          await publish(out);
+        }
+        for (const eventId of parsed?.eventIds ?? []) {
           const out = await reconcileNotice(pool, eventId, policy);
           if (out === null) {
             metrics.ignored += 1;
@@ -78,7 +86,7 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       }
     },
   });
-  async function publish(out: ReconcileOutcome): Promise<void> {
+  async function publish(out: { alerts: Array<ReconcileOutcome['alerts'][number] | IntegrityAlert>; revocations: ReconcileOutcome['revocations'] }): Promise<void> {
     const sends = [];
     if (out.revocations.length > 0) {
       sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
@@ -92,8 +100,9 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
     for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
   }
 
-  // Actions that waited for their intent past the grace window are judged without it. Swept at a quarter of the
-  // window (at least every 50 ms, at most every 5 s), so a verdict comes at most ~1.25 windows after arrival.
+  // Actions that waited for their intent past the grace window are judged without it, and integrity findings no
+  // announcement brought are acted on. Swept at a quarter of the window (at least every 50 ms, at most every 5 s),
+  // so a verdict comes at most ~1.25 windows after arrival.
   const sweepMs = Math.min(5_000, Math.max(50, Math.floor(graceOf(policy) / 4)));
   let sweeping: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -105,6 +114,13 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
           const out = await judgeOverdue(pool, policy);
           if (out.judged === 0) break;
           metrics.overdue += out.judged;
+          await publish(out);
+        }
+        // Integrity findings whose announcement was lost (ingest crashed after its commit): handled here instead.
+        for (;;) {
+          const out = await handleIntegrityFindings(pool, policy.revokeAt, null);
+          if (out.handled === 0) break;
+          metrics.integrity += out.handled;
           await publish(out);
         }
       } catch (e) {

@@ -18,24 +18,29 @@ import {
 } from '../integrity';
 
 type Options = Record<string, string | true>;
+const out = (line: string) => void process.stdout.write(line + '\n');
 
 /**
- * Progress of a long operation on stderr (stdout stays the result): a line rewritten in place on a terminal, and
- * a line every 5 s otherwise (logs, CI).
+ * Progress of a long operation on stderr (stdout stays the result): on a terminal a line rewritten in place, and in
+ * logs a line every 5 s; nothing at all for an operation that finishes within its first 5 s.
  */
 export function progress(what: string, unit: string): (done: number, total: number) => void {
   const tty = process.stderr.isTTY === true;
-  let last = 0;
+  const started = Date.now();
+  let last = started;
+  let shown = false;
   return (done, total) => {
     const now = Date.now();
     const finished = done >= total;
-    if (!finished && now - last < (tty ? 100 : 5000)) return;
+    if (now - started < 5000 && !shown) return;
+    if (!finished && now - last < (tty ? 200 : 5000)) return;
+    if (finished && !shown) return;
     last = now;
+    shown = true;
     const pct = total > 0 ? ` (${Math.floor((100 * done) / total)}%)` : '';
     process.stderr.write(`${tty ? '\r' : ''}${what}: ${done} of ${total} ${unit}${pct}${tty && !finished ? '' : '\n'}`);
   };
 }
-const out = (line: string) => void process.stdout.write(line + '\n');
 
 /** `intent-ledger ledger-key [--json]`: the ledger's public key, for auditors to pin. Creates the key if there is none. */
 export function runLedgerKey(options: Options): number {
