@@ -1,5 +1,5 @@
-import { noticeMessages, NOTICE_MAX_EVENTS } from './ingestConsumer';
-import { noticeEventIds } from '../reconciler/reconcileNotice';
+import { integrityMessages, noticeMessages, NOTICE_MAX_EVENTS } from './ingestConsumer';
+import { noticeEventIds, parseLedgerMessage } from '../reconciler/reconcileNotice';
 import { splitSends } from './ingestConsumer';
 
 describe('splitSends', () => {
@@ -45,5 +45,22 @@ describe('noticeMessages for a busy agent', () => {
     expect(msgs.map((m) => noticeEventIds(Buffer.from(m.value as string))!.length)).toEqual([NOTICE_MAX_EVENTS, NOTICE_MAX_EVENTS, 3]);
     expect(msgs.flatMap((m) => noticeEventIds(Buffer.from(m.value as string))!)).toEqual(events.map((e) => e.eventId));
     expect(Math.max(...msgs.map((m) => Buffer.byteLength(m.value as string)))).toBeLessThan(128 * 1024);
+  });
+});
+
+describe('integrityMessages', () => {
+  it('sends one message per agent with the ids of its new findings, which the reconciler reads back (and nothing else)', () => {
+    const msgs = integrityMessages([{ id: '7', agentId: 'a' }, { id: '8', agentId: 'b' }, { id: '9', agentId: 'a' }]);
+    expect(msgs.map((m) => [m.key, parseLedgerMessage(Buffer.from(m.value as string))])).toEqual([
+      ['a', { eventIds: [], integrityIds: ['7', '9'] }],
+      ['b', { eventIds: [], integrityIds: ['8'] }],
+    ]);
+    expect(noticeEventIds(Buffer.from(msgs[0]!.value as string))).toBeNull();
+  });
+
+  it('refuses an integrity message whose ids are not finding ids', () => {
+    expect(parseLedgerMessage(Buffer.from(JSON.stringify({ v: 1, integrity: ['1; DROP TABLE'] })))).toBeNull();
+    expect(parseLedgerMessage(Buffer.from(JSON.stringify({ v: 1, integrity: [] })))).toBeNull();
+    expect(parseLedgerMessage(Buffer.from(JSON.stringify({ v: 1, integrity: [7] })))).toBeNull();
   });
 });
