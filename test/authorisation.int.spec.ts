@@ -108,6 +108,33 @@ describe('intent-based authorisation (real Kafka + Postgres)', () => {
     expect(await credentialOf(leaf.intentId)).toBe('revoked');
   });
 
+  it('holds a delegated intent whose parent arrives later (another agent), then judges it and its actions as if in order', async () => {
+    const planner = await h.newAgent('late-parent');
+    const worker = await h.newAgent('early-child');
+    const window = { notBefore: new Date(Date.now() - 1000).toISOString(), notAfter: new Date(Date.now() + 600_000).toISOString() };
+    const parentId = `int_parent_${planner.agentId}`;
+    const parent = planner.sign('intent.declared', { intentId: parentId, task: 't', purpose: 'p', allowedTools: ['get_balance', 'send_money'], allowedTargets: [], dataClasses: ['financial'], window, approvalRef: 'CHG-1' });
+    const child = await worker.declareIntent({ task: 't', purpose: 'p', parentIntentId: parentId, allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'], validForMs: 60_000 });
+    expect(await intentRow(child.intentId)).toMatchObject({ status: 'pending' });
+    const act = await worker.reportAction({ intentId: child.intentId, tool: 'get_balance', args: {} });
+    await eventually(async () => (await h.pool.query('SELECT 1 FROM pending_actions WHERE event_id = $1', [act.event.envelope.eventId])).rows[0], 30_000, 'action held');
+    await h.producer.send({ topic: h.config.topics.events, messages: [{ key: planner.agentId, value: parent.bytes }] });
+    await eventually(async () => ((await intentRow(child.intentId)) as { status: string }).status === 'open' || undefined, 30_000, 'child decided');
+    expect(await intentRow(child.intentId)).toMatchObject({ status: 'open', root_intent_id: parentId });
+    expect((await actionRow(act.event.envelope.eventId)).in_scope).toBe(true);
+    expect(await credentialOf(child.intentId)).toBe('active');
+  });
+
+  it('refuses a delegated intent whose parent never arrives, once the grace window has passed, and its actions with it', async () => {
+    const worker = await h.newAgent('orphan');
+    const child = await worker.declareIntent({ task: 't', purpose: 'p', parentIntentId: 'int_never_declared', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'], validForMs: 60_000 });
+    const act = await worker.reportAction({ intentId: child.intentId, tool: 'get_balance', args: {} });
+    const f = await findingsOf(act.event.envelope.eventId);
+    expect(f.map((x) => x.reason_code)).toEqual(['DELEGATION_ESCALATION']);
+    expect(await intentRow(child.intentId)).toMatchObject({ status: 'denied', denied_for: 'DELEGATION_ESCALATION' });
+    expect((await findingsOf(child.event.envelope.eventId))[0]!.detail).toBe(`intent ${child.intentId} names parent int_never_declared, which is not in the ledger`);
+  });
+
   it('spends an action budget, then flags', async () => {
     const agent = await h.newAgent('budget');
     const { intentId } = await agent.declareIntent({ task: 'check twice', purpose: 'p', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'], maxActions: 2 });

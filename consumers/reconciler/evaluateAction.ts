@@ -23,8 +23,11 @@ export interface IntentView {
   openTargets?: OpenTarget[];
   notBefore: Date;
   notAfter: Date;
-  /** `denied`: refused at declaration (policy or delegation); `deniedFor` says why. */
-  status: 'open' | 'closed' | 'denied';
+  /**
+   * `denied`: refused at declaration (policy or delegation), `deniedFor` says why; `pending`: delegated from a parent
+   * that has not arrived yet (the reconciler holds its actions until it is decided).
+   */
+  status: 'open' | 'closed' | 'denied' | 'pending';
   deniedFor?: DeclarationReason;
   /** When the intent's own event was signed; an action before it was not covered by it. */
   declaredAt?: Date;
@@ -159,6 +162,11 @@ export function evaluateAction(intent: IntentView | null, action: ActionView, ca
     findings.push(
       finding('INTENT_AGENT_MISMATCH', effect, `agent ${action.agentId} acted under intent ${intent.intentId}, declared by agent ${intent.agentId}`),
     );
+    return done();
+  }
+  if (intent.status === 'pending') {
+    // Only a request-time question meets this: the reconciler holds actions under a pending intent.
+    findings.push(finding('INTENT_UNKNOWN', effect, `${action.tool} names intent ${intent.intentId}, which waits for its parent intent and is not yet in force`));
     return done();
   }
   if (intent.status === 'denied') {

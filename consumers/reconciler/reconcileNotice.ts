@@ -146,13 +146,38 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
 }
 
 async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclaredPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+  const parents = p.parentIntentId !== undefined ? await loadChain(c, p.parentIntentId) : null;
+  // A child whose parent (often another agent's, on another partition) has not arrived, or is itself waiting,
+  // waits for it up to the grace window: the verdict must not depend on which partition was read first.
+  const hold = p.parentIntentId !== undefined && graceOf(policy) > 0 && (parents === null || parents[0]!.status === 'pending');
+  const decision = hold ? null : decideDeclaration(n.agentId, p, parents, policy);
+  const ins = await c.query(
+    `INSERT INTO intents (intent_id, agent_id, event_id, task, purpose, allowed_tools, allowed_targets, data_classes, not_before, not_after, declared_at,
+                          parent_intent_id, root_intent_id, approval_ref, max_actions, status, denied_for, open_targets, judge_after)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING`,
+    [
+      p.intentId, n.agentId, n.eventId, p.task, p.purpose, p.allowedTools, JSON.stringify(p.allowedTargets), p.dataClasses, p.window.notBefore, p.window.notAfter, n.ts,
+      p.parentIntentId ?? null, decision?.root ?? null, p.approvalRef ?? null, p.maxActions ?? null, decision === null ? 'pending' : decision.denied ? 'denied' : 'open',
+      decision?.denied ?? null, p.openTargets ? JSON.stringify(p.openTargets) : null, decision === null ? new Date(now().getTime() + graceOf(policy)) : null,
+    ],
+  );
+  if (ins.rowCount === 0) return replayOutcome(c, n.eventId); // redelivery, or another agent's intent id (its actions will not match this agent)
+  if (decision === null) return NONE;
+  return settleIntent(c, { intentId: p.intentId, agentId: n.agentId, eventId: n.eventId, keyId: n.keyId, ts: n.ts, notAfter: p.window.notAfter }, decision, policy, now);
+}
+
+interface DeclarationDecision {
+  findings: DeclarationFinding[];
+  denied: DeclarationReason | null;
+  root: string | null;
+}
+
+/** Policy and delegation, for an intent whose parent chain is known (or known to be missing). */
+function decideDeclaration(agentId: string, p: IntentDeclaredPayload, parents: IntentView[] | null, policy: ReconcilePolicy): DeclarationDecision {
   const notBefore = new Date(p.window.notBefore);
   const notAfter = new Date(p.window.notAfter);
-  // Delegation: the parent chain up to the root, judged before this intent may stand.
   const findings: DeclarationFinding[] = [];
-  let parents: IntentView[] | null = null;
   if (p.parentIntentId !== undefined) {
-    parents = await loadChain(c, p.parentIntentId);
     if (parents === null) findings.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${p.intentId} names parent ${p.parentIntentId}, which is not in the ledger` });
     else if (parents.length >= MAX_CHAIN) findings.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${p.intentId} is more than ${MAX_CHAIN - 1} delegations from its root` });
     else {
@@ -161,31 +186,35 @@ async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclar
     }
   }
   if (policy.policy) {
-    findings.push(...checkDeclaration(policy.policy, { agentId: n.agentId, intentId: p.intentId, allowedTools: p.allowedTools, dataClasses: p.dataClasses, notBefore, notAfter, approvalRef: p.approvalRef, delegationDepth: parents?.length ?? 0 }));
+    findings.push(...checkDeclaration(policy.policy, { agentId, intentId: p.intentId, allowedTools: p.allowedTools, dataClasses: p.dataClasses, notBefore, notAfter, approvalRef: p.approvalRef, delegationDepth: parents?.length ?? 0 }));
   }
-  const merged = mergeByCode(findings);
-  const denied = merged.length > 0 ? (merged.sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0]!.reasonCode as DeclarationReason) : null;
-  const root = parents && parents.length > 0 ? parents[parents.length - 1]!.intentId : null;
+  const merged = mergeByCode(findings).sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  return {
+    findings: merged,
+    denied: merged.length > 0 ? (merged[0]!.reasonCode as DeclarationReason) : null,
+    root: parents && parents.length > 0 ? parents[parents.length - 1]!.intentId : null,
+  };
+}
 
-  const ins = await c.query(
-    `INSERT INTO intents (intent_id, agent_id, event_id, task, purpose, allowed_tools, allowed_targets, data_classes, not_before, not_after, declared_at,
-                          parent_intent_id, root_intent_id, approval_ref, max_actions, status, denied_for, open_targets)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT DO NOTHING`,
-    [
-      p.intentId, n.agentId, n.eventId, p.task, p.purpose, p.allowedTools, JSON.stringify(p.allowedTargets), p.dataClasses, p.window.notBefore, p.window.notAfter, n.ts,
-      p.parentIntentId ?? null, root, p.approvalRef ?? null, p.maxActions ?? null, denied ? 'denied' : 'open', denied,
-      p.openTargets ? JSON.stringify(p.openTargets) : null,
-    ],
-  );
-  if (ins.rowCount === 0) return replayOutcome(c, n.eventId); // redelivery, or another agent's intent id (its actions will not match this agent)
+/**
+ * What follows from a decided intent: its findings, its credential (unless denied), the actions that cited it
+ * before it was declared or that waited for it, and then the intents delegated from it that waited for it.
+ */
+async function settleIntent(
+  c: PoolClient,
+  i: { intentId: string; agentId: string; eventId: string; keyId: string; ts: string; notAfter: string },
+  decision: DeclarationDecision,
+  policy: ReconcilePolicy,
+  now: () => Date,
+): Promise<ReconcileOutcome> {
   const alerts: DriftAlert[] = [];
-  for (const f of merged) alerts.push(await recordFinding(c, n.eventId, n.agentId, p.intentId, '', f));
-  if (!denied) {
+  for (const f of decision.findings) alerts.push(await recordFinding(c, i.eventId, i.agentId, i.intentId, '', f));
+  if (!decision.denied) {
     // The just-in-time credential for this task: bound to the key that declared it, expiring with the intent.
     await c.query(
       `INSERT INTO credentials (credential_id, agent_id, intent_id, key_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, now(), $5)
        ON CONFLICT DO NOTHING`,
-      [credentialIdFor(n.agentId, p.intentId), n.agentId, p.intentId, n.keyId, p.window.notAfter],
+      [credentialIdFor(i.agentId, i.intentId), i.agentId, i.intentId, i.keyId, i.notAfter],
     );
   }
   // Actions of this agent that cited the intent before it was declared (later in the agent's own chain) were judged
@@ -195,21 +224,67 @@ async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclar
        AND EXISTS (SELECT 1 FROM drift_findings f WHERE f.action_event_id = a.event_id AND f.reason_code = 'INTENT_UNKNOWN')
        AND NOT EXISTS (SELECT 1 FROM drift_findings f WHERE f.action_event_id = a.event_id AND f.reason_code = 'INTENT_AFTER_ACTION')
      ORDER BY a.ts, a.event_id`,
-    [p.intentId, n.agentId],
+    [i.intentId, i.agentId],
   );
   for (const a of early.rows) {
-    const detail = `${a.tool} at ${a.ts.toISOString()} cited intent ${p.intentId} before it was declared (${n.ts}, later in the agent's chain)`;
-    alerts.push(await recordFinding(c, a.event_id, n.agentId, p.intentId, a.tool, { reasonCode: 'INTENT_AFTER_ACTION', severity: 'high', detail }));
+    const detail = `${a.tool} at ${a.ts.toISOString()} cited intent ${i.intentId} before it was declared (${i.ts}, later in the agent's chain)`;
+    alerts.push(await recordFinding(c, a.event_id, i.agentId, i.intentId, a.tool, { reasonCode: 'INTENT_AFTER_ACTION', severity: 'high', detail }));
   }
-  // Actions that arrived before this intent (an earlier event of the chain was missing) are judged now.
-  const waiting = await c.query<{ event_id: string }>('SELECT event_id FROM pending_actions WHERE intent_id = $1 ORDER BY arrived_at, event_id FOR UPDATE', [p.intentId]);
   const out: ReconcileOutcome = { alerts, revocations: [] };
-  for (const w of waiting.rows) {
-    const judged = await judgePending(c, w.event_id, policy, now);
-    out.alerts.push(...judged.alerts);
-    out.revocations.push(...judged.revocations);
-  }
+  const add = (r: ReconcileOutcome) => {
+    out.alerts.push(...r.alerts);
+    out.revocations.push(...r.revocations);
+  };
+  // Actions that arrived before this intent was settled are judged now.
+  const waiting = await c.query<{ event_id: string }>('SELECT event_id FROM pending_actions WHERE intent_id = $1 ORDER BY arrived_at, event_id FOR UPDATE', [i.intentId]);
+  for (const w of waiting.rows) add(await judgePending(c, w.event_id, policy, now));
+  // Intents delegated from this one that waited for it are decided now (and theirs after them).
+  const children = await c.query<{ intent_id: string }>(`SELECT intent_id FROM intents WHERE parent_intent_id = $1 AND status = 'pending' ORDER BY declared_at, intent_id FOR UPDATE`, [i.intentId]);
+  for (const ch of children.rows) add(await settlePending(c, ch.intent_id, policy, now));
   return out;
+}
+
+/** Decides an intent that waited for its parent: with the parent if it has come, as an escalation if not. */
+async function settlePending(c: PoolClient, intentId: string, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+  const row = (
+    await c.query<{ agent_id: string; event_id: string; key_id: string; ts: Date; payload: IntentDeclaredPayload }>(
+      `SELECT i.agent_id, i.event_id, e.key_id, e.ts, e.payload FROM intents i JOIN ledger_events e ON e.event_id = i.event_id WHERE i.intent_id = $1 AND i.status = 'pending'`,
+      [intentId],
+    )
+  ).rows[0];
+  if (!row) return NONE;
+  const p = row.payload;
+  const parents = await loadChain(c, p.parentIntentId ?? null);
+  const decision = decideDeclaration(row.agent_id, p, parents && parents[0]!.status === 'pending' ? null : parents, policy);
+  await c.query(`UPDATE intents SET status = $2, denied_for = $3, root_intent_id = $4, judge_after = NULL WHERE intent_id = $1`, [
+    intentId, decision.denied ? 'denied' : 'open', decision.denied, decision.root,
+  ]);
+  return settleIntent(c, { intentId, agentId: row.agent_id, eventId: row.event_id, keyId: row.key_id, ts: row.ts.toISOString(), notAfter: p.window.notAfter }, decision, policy, now);
+}
+
+/** Intents whose grace window passed without their parent: decided without it (as escalations), a few at a time. */
+export async function settleOverdueIntents(pool: Pool, policy: ReconcilePolicy, now: () => Date = () => new Date(), limit = 100): Promise<ReconcileOutcome & { settled: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const due = await client.query<{ intent_id: string }>(
+      `SELECT intent_id FROM intents WHERE status = 'pending' AND judge_after <= $1 ORDER BY judge_after, intent_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now(), limit],
+    );
+    const out: ReconcileOutcome & { settled: number } = { alerts: [], revocations: [], settled: due.rows.length };
+    for (const d of due.rows) {
+      const r = await settlePending(client, d.intent_id, policy, now);
+      out.alerts.push(...r.alerts);
+      out.revocations.push(...r.revocations);
+    }
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
 }
 
 /** One finding per code (the ledger keeps one per event and code): details joined, the higher severity kept. */
@@ -249,7 +324,7 @@ async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPa
 
 type IntentRow = {
   intent_id: string; agent_id: string; allowed_tools: string[]; allowed_targets: Target[]; data_classes: string[];
-  not_before: Date; not_after: Date; status: 'open' | 'closed' | 'denied'; denied_for: DeclarationReason | null; declared_at: Date;
+  not_before: Date; not_after: Date; status: 'open' | 'closed' | 'denied' | 'pending'; denied_for: DeclarationReason | null; declared_at: Date;
   max_actions: number | null; parent_intent_id: string | null; open_targets: OpenTarget[] | null;
 };
 
@@ -297,10 +372,12 @@ async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayloa
   const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [n.eventId]);
   if ((seen.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
   const chain = await loadChain(c, p.intentId);
-  if (p.intentId !== null && chain === null && graceOf(policy) > 0 && (await hasGapBefore(c, n.agentId, n.seq))) {
+  const waitsForIntent = chain !== null && chain[0]!.status === 'pending';
+  if (p.intentId !== null && graceOf(policy) > 0 && (waitsForIntent || (chain === null && (await hasGapBefore(c, n.agentId, n.seq))))) {
     // The intent an agent acts under is its own, declared earlier in its own chain, which reaches us in order: it
     // can still be on its way only if an earlier event of the chain is missing (a SEQ_GAP). Then the action waits
-    // for it, up to the grace window (judgeOverdue); otherwise it is judged now, and revokes now.
+    // for it, up to the grace window (judgeOverdue); otherwise it is judged now, and revokes now. An action under an
+    // intent that itself waits for its parent waits with it.
     await c.query(
       `INSERT INTO pending_actions (event_id, intent_id, agent_id, judge_after) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
       [n.eventId, p.intentId, n.agentId, new Date(now().getTime() + graceOf(policy))],

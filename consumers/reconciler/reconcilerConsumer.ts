@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { commitThrough, watchConsumer } from '../../services/common/kafka';
-import { reconcileNotice, parseLedgerMessage, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { reconcileNotice, parseLedgerMessage, judgeOverdue, settleOverdueIntents, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
 import { handleIntegrityFindings, type IntegrityAlert } from './integrityRevocation';
 
 export class ReconcilerMetrics {
@@ -110,6 +110,13 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
   const tick = () => {
     sweeping = (async () => {
       try {
+        // Intents first: an action waiting for a pending intent is judged when the intent is decided.
+        for (;;) {
+          const out = await settleOverdueIntents(pool, policy);
+          if (out.settled === 0) break;
+          metrics.overdue += out.settled;
+          await publish(out);
+        }
         for (;;) {
           const out = await judgeOverdue(pool, policy);
           if (out.judged === 0) break;
