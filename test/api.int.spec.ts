@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,8 +8,9 @@ import { openServiceSigner } from '../services/authz';
 import { createLogger } from '../services/common/logger';
 import { loadIntegrityConfig, loadOrCreateLedgerKey, signTreeHeadNow, verifyBundle } from '../services/integrity';
 import type { AgentClient } from '../services/sdk';
+import { runCli } from './cli';
 
-const ROOT = path.join(__dirname, '..');
+const cli = runCli;
 
 /**
  * The analyst API on the real Kafka and Postgres: findings, timelines, intents, credentials, integrity and evidence
@@ -202,18 +202,3 @@ describe('analyst API (real Kafka + Postgres)', () => {
   });
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'intent-ledger.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, IL_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runCli } from './cli';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,6 @@ import { createHarness, eventually } from './pipelineHarness';
  * database behind the ledger's back (a payload, a deleted row, two rows swapped, a cut-off tail, a tree head) is
  * named, by its first bad entry; an inclusion proof checks out with no database, and a tampered one does not.
  */
-const ROOT = path.resolve(__dirname, '..');
 const base = process.env.DATABASE_URL!;
 const log = createLogger('silent');
 const limits = { maxBytes: 256 * 1024, maxDepth: 32, clockSkewMs: 5 * 60_000 };
@@ -104,21 +103,9 @@ const verify = (l: Ledger) => verifyLedger(l.pool, { trusted: trusted() });
 const first = (r: VerifyReport) => r.problems[0];
 const leafOf = async (l: Ledger, eventId: string) => Number((await l.pool.query('SELECT leaf_index FROM ledger_events WHERE event_id = $1', [eventId])).rows[0].leaf_index);
 
-/** Runs the real CLI; resolves with its exit code and output. */
+/** Runs the real CLI with this file's ledger key; resolves with its exit code and output. */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'intent-ledger.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, IL_LOG_LEVEL: 'silent', IL_LEDGER_KEY_FILE: keyFile, IL_LEDGER_PUBLIC_KEY: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCli(args, { IL_LEDGER_KEY_FILE: keyFile, IL_LEDGER_PUBLIC_KEY: '', ...env });
 }
 
 describe('integrity: an intact ledger', () => {

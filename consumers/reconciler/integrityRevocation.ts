@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ReasonCode, Severity } from '../../schema/reasons';
 import { frameworksFor, type FrameworkMapping } from '../../schema/frameworks';
 import { shouldRevoke } from './shouldRevoke';
+import { withTransaction } from '../../services/common/transaction';
 import type { RevocationNotice } from './reconcileNotice';
 
 /** An integrity finding as alerts carry it (a fork, a gap, a late event in an agent's chain). */
@@ -31,9 +32,7 @@ export async function handleIntegrityFindings(
   now: () => Date = () => new Date(),
   limit = 100,
 ): Promise<{ alerts: IntegrityAlert[]; revocations: RevocationNotice[]; handled: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const due = await client.query<{ id: string; agent_id: string; reason_code: ReasonCode; severity: Severity; detail: string; event_id: string | null; created_at: Date }>(
       `SELECT id, agent_id, reason_code, severity, detail, event_id, created_at FROM integrity_findings
         WHERE handled_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
@@ -68,12 +67,6 @@ export async function handleIntegrityFindings(
       await client.query('UPDATE integrity_findings SET handled_at = now() WHERE id = $1', [f.id]);
       alerts.push(alert);
     }
-    await client.query('COMMIT');
     return { alerts, revocations, handled: due.rows.length };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }

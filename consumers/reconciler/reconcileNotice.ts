@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerNotice } from '../ingest/ledgerStore';
+import { withTransaction } from '../../services/common/transaction';
 import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, AuthorizationDecidedPayload, OpenTarget, Target } from '../../schema/events';
 import { loadCatalogue, type ToolCatalogue } from '../../schema/catalogue';
 import type { Config } from '../../services/common/config';
@@ -113,36 +114,31 @@ interface LedgeredEvent extends LedgerNotice {
  * such event is in the ledger.
  */
 export async function reconcileNotice(pool: Pool, eventId: string, policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<(ReconcileOutcome & { type: string }) | null> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const row = (
-      await client.query<{ position: string; leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: unknown }>(
-        'SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload FROM ledger_events WHERE event_id = $1',
-        [eventId],
-      )
-    ).rows[0];
-    if (!row) {
-      await client.query('ROLLBACK');
-      return null;
-    }
-    const n: LedgeredEvent = {
-      position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
-      ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
-    };
+  return withTransaction(pool, async (client) => {
+    const n = await readLedgered(client, eventId);
+    if (!n) return null;
     let out = NONE;
     if (n.type === 'intent.declared') out = await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload, policy, now);
     else if (n.type === 'intent.closed') await onIntentClosed(client, n, n.payload as IntentClosedPayload);
     else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
     else if (n.type === 'authorization.decided') await onDecision(client, n, n.payload as AuthorizationDecidedPayload);
-    await client.query('COMMIT');
     return { ...out, type: n.type };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
+}
+
+/** A ledgered event as the reconciler judges it, read from the ledger (never from the notice). */
+async function readLedgered(c: PoolClient, eventId: string): Promise<LedgeredEvent | null> {
+  const row = (
+    await c.query<{ position: string; leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: unknown }>(
+      'SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload FROM ledger_events WHERE event_id = $1',
+      [eventId],
+    )
+  ).rows[0];
+  if (!row) return null;
+  return {
+    position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
+    ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
+  };
 }
 
 async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclaredPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
@@ -264,9 +260,7 @@ async function settlePending(c: PoolClient, intentId: string, policy: ReconcileP
 
 /** Intents whose grace window passed without their parent: decided without it (as escalations), a few at a time. */
 export async function settleOverdueIntents(pool: Pool, policy: ReconcilePolicy, now: () => Date = () => new Date(), limit = 100): Promise<ReconcileOutcome & { settled: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const due = await client.query<{ intent_id: string }>(
       `SELECT intent_id FROM intents WHERE status = 'pending' AND judge_after <= $1 ORDER BY judge_after, intent_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [now(), limit],
@@ -277,14 +271,8 @@ export async function settleOverdueIntents(pool: Pool, policy: ReconcilePolicy, 
       out.alerts.push(...r.alerts);
       out.revocations.push(...r.revocations);
     }
-    await client.query('COMMIT');
     return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** One finding per code (the ledger keeps one per event and code): details joined, the higher severity kept. */
@@ -446,20 +434,12 @@ async function replayOutcome(c: PoolClient, actionEventId: string): Promise<Reco
 /** A pending action judged now: against its intent if it has arrived, else as one whose intent is unknown. */
 async function judgePending(c: PoolClient, eventId: string, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
   await c.query('DELETE FROM pending_actions WHERE event_id = $1', [eventId]);
-  const row = (
-    await c.query<{ leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: ActionReportedPayload; position: string }>(
-      'SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload FROM ledger_events WHERE event_id = $1',
-      [eventId],
-    )
-  ).rows[0];
-  if (!row) return NONE;
+  const n = await readLedgered(c, eventId);
+  if (!n) return NONE;
   const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [eventId]);
   if ((seen.rowCount ?? 0) > 0) return NONE;
-  const n: LedgeredEvent = {
-    position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
-    ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
-  };
-  return judgeAction(c, n, row.payload, await loadChain(c, row.payload.intentId), policy, now);
+  const p = n.payload as ActionReportedPayload;
+  return judgeAction(c, n, p, await loadChain(c, p.intentId), policy, now);
 }
 
 /**
@@ -468,9 +448,7 @@ async function judgePending(c: PoolClient, eventId: string, policy: ReconcilePol
  * are skipped, so several reconcilers may sweep at once. Returns what they caused, for sending.
  */
 export async function judgeOverdue(pool: Pool, policy: ReconcilePolicy, now: () => Date = () => new Date(), limit = 100): Promise<ReconcileOutcome & { judged: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const due = await client.query<{ event_id: string }>(
       'SELECT event_id FROM pending_actions WHERE judge_after <= $1 ORDER BY judge_after, event_id LIMIT $2 FOR UPDATE SKIP LOCKED',
       [now(), limit],
@@ -481,14 +459,8 @@ export async function judgeOverdue(pool: Pool, policy: ReconcilePolicy, now: () 
       out.alerts.push(...r.alerts);
       out.revocations.push(...r.revocations);
     }
-    await client.query('COMMIT');
     return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The reconciler's rules from configuration: catalogue and policy files, checked against each other at load. */

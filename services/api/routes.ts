@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { withTransaction } from '../common/transaction';
 import type { Producer } from 'kafkajs';
 import type { Role } from './analystTokens';
 import * as S from './apiSchemas';
@@ -120,10 +121,7 @@ export const ROUTES: Route[] = [
 async function revokeCredential(c: RouteContext) {
   const id = c.params.id!;
   const reason = String(c.body.reason);
-  const client: PoolClient = await c.pool.connect();
-  let notice: RevocationNotice;
-  try {
-    await client.query('BEGIN');
+  const notice = await withTransaction(c.pool, async (client): Promise<RevocationNotice> => {
     const cred = (
       await client.query<{ credential_id: string; agent_id: string; intent_id: string; status: string }>(
         'SELECT credential_id, agent_id, intent_id, status FROM credentials WHERE credential_id = $1 FOR UPDATE',
@@ -139,17 +137,11 @@ async function revokeCredential(c: RouteContext) {
        VALUES ($1, $2, $3, 'ANALYST_REVOKED', 'high', $4, $5, $6, $7)`,
       [id, cred.agent_id, cred.intent_id, at, c.analyst.name, reason, c.activityEventId],
     );
-    await client.query('COMMIT');
-    notice = {
+    return {
       type: 'credential.revoked', credentialId: id, agentId: cred.agent_id, intentId: cred.intent_id, actionEventId: c.activityEventId, reasonCode: 'ANALYST_REVOKED',
       severity: 'high', revokedAt: at.toISOString(), latencyMs: 0,
     };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
   await c.producer.send({ topic: c.revocationsTopic, messages: [{ key: notice.agentId, value: JSON.stringify(notice) }] });
   return (await Q.getCredential(c.pool, id))!;
 }

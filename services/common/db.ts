@@ -20,3 +20,4 @@ export function createPool(databaseUrl: string, max = 10): Pool {
 export function createPrisma(databaseUrl: string): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
 }
+

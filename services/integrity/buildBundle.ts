@@ -7,6 +7,7 @@ import { IntegrityError } from './errors';
 import { ledgerLeafHash, type LedgerLeaf } from './ledgerLeaf';
 import { latestTreeHead, ledgerKeyById, readTip, streamLeaves } from './treeHeadStore';
 import { BUNDLE_TYPE, type EvidenceBundle } from './bundleFile';
+import { withTransaction } from '../common/transaction';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -19,18 +20,7 @@ export const MAX_BUNDLE_EVENTS = 20_000;
  * leaves the head covers are streamed once: every event's audit path is built in that one pass.
  */
 export async function buildEvidenceBundle(pool: Pool, subject: { kind: 'intent' | 'agent'; id: string }, now: () => Date = () => new Date()): Promise<EvidenceBundle> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const b = await build(client, subject, now);
-    await client.query('COMMIT');
-    return b;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  return withTransaction(pool, (client) => build(client, subject, now), 'snapshot');
 }
 
 async function build(db: ClientBase, subject: { kind: 'intent' | 'agent'; id: string }, now: () => Date): Promise<EvidenceBundle> {

@@ -5,6 +5,7 @@ import { IntegrityError } from './errors';
 import { ledgerLeafHash, type LedgerLeaf } from './ledgerLeaf';
 import { latestTreeHead, ledgerKeyById, readTip, streamLeaves } from './treeHeadStore';
 import { PROOF_TYPE, type InclusionProofFile } from './proofFile';
+import { withTransaction } from '../common/transaction';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -14,18 +15,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  * longer hash to the head's root: that ledger needs `verify`, not a proof.
  */
 export async function buildInclusionProof(pool: Pool, eventId: string): Promise<InclusionProofFile> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const proof = await build(client, eventId);
-    await client.query('COMMIT');
-    return proof;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  return withTransaction(pool, (client) => build(client, eventId), 'snapshot');
 }
 
 async function build(db: ClientBase, eventId: string): Promise<InclusionProofFile> {

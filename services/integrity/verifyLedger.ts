@@ -8,6 +8,7 @@ import type { LedgerPublicKey } from './ledgerKey';
 import { checkTreeHeadSignature } from './treeHead';
 import { readTip, streamTreeHeads, type StoredTreeHead } from './treeHeadStore';
 import { problemOrder, type IntegrityProblem } from './problems';
+import { withTransaction } from '../common/transaction';
 
 export interface VerifyLedgerOptions {
   trusted: LedgerPublicKey;
@@ -43,18 +44,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  * agent, and a ledger still being written to is checked as of one instant.
  */
 export async function verifyLedger(pool: Pool, opts: VerifyLedgerOptions): Promise<VerifyReport> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const report = await walk(client, opts);
-    await client.query('COMMIT');
-    return report;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  return withTransaction(pool, (client) => walk(client, opts), 'snapshot');
 }
 
 async function walk(db: ClientBase, opts: VerifyLedgerOptions): Promise<VerifyReport> {
