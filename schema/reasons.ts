@@ -21,6 +21,7 @@ export const REASON_CODES = [
   'UNKNOWN_KEY',
   'KEY_RETIRED',
   'KEY_AGENT_MISMATCH',
+  'KAFKA_KEY_MISMATCH',
   // Signature.
   'SIG_BAD_ENCODING',
   'SIG_INVALID',

@@ -417,6 +417,16 @@ describe('bad input through the real events topic: a reason for each, nothing lo
       await rejectOne(borrowed.bytes, 'KEY_AGENT_MISMATCH', { key: key.agentId, agentId: key.agentId });
     });
 
+    it('a genuine event keyed by anything but its agent id: KAFKA_KEY_MISMATCH (bytes kept); the correctly keyed copy is ledgered', async () => {
+      const { key } = await newAgent('rekeyed');
+      const ev = craft(key);
+      await rejectOne(ev.bytes, 'KAFKA_KEY_MISMATCH', { key: 'someone-else', agentId: key.agentId, eventId: ev.envelope.eventId as string, detail: /must be keyed by the agent id/ });
+      await rejectOne(ev.bytes, 'KAFKA_KEY_MISMATCH', { key: null, agentId: key.agentId, eventId: ev.envelope.eventId as string, detail: /no key/ });
+      const at = await produce(ev.bytes, key.agentId);
+      await settle(at);
+      await expectLedgered(at, ev);
+    });
+
     it('a retired key: KEY_RETIRED; the chain goes on under the agent\'s new key', async () => {
       const { key, client } = await newAgent('rotating');
       const first = client.sign('intent.closed', { intentId: 'int_r', outcome: 'completed' });

@@ -130,10 +130,25 @@ async function checkBatch(
   const ok = await verifier.verifyMany(signed.map((x) => [x.c.signingBytes, x.signature, x.key]));
   const verified: Candidate[] = [];
   signed.forEach(({ c }, i) => {
-    if (ok[i]) verified.push(c);
-    else reject(c.rec, SIGNATURE_MISMATCH.reason, SIGNATURE_MISMATCH.detail, c.envelope.agentId, c.envelope.eventId);
+    if (!ok[i]) reject(c.rec, SIGNATURE_MISMATCH.reason, SIGNATURE_MISMATCH.detail, c.envelope.agentId, c.envelope.eventId);
+    else if (!keyedByAgent(c.rec.key, c.envelope.agentId)) reject(c.rec, 'KAFKA_KEY_MISMATCH', keyMismatchDetail(c.rec.key, c.envelope.agentId), c.envelope.agentId, c.envelope.eventId);
+    else verified.push(c);
   });
   return { topic, partition, records, sha, verified, rejected, at };
+}
+
+/**
+ * An agent's events must be keyed by its id: that is what keeps its chain on one partition, in order. A genuine
+ * event under another key (a misconfigured producer, or someone replaying an agent's events onto another partition
+ * to reorder them) is refused with its bytes kept; the agent's own correctly keyed copy is still ledgered.
+ */
+function keyedByAgent(key: Buffer | null, agentId: string): boolean {
+  return key !== null && key.length === Buffer.byteLength(agentId) && key.toString('utf8') === agentId;
+}
+
+function keyMismatchDetail(key: Buffer | null, agentId: string): string {
+  const shown = key === null ? 'no key' : `key ${JSON.stringify(key.toString('utf8').slice(0, 128))}`;
+  return `record has ${shown}, but events of agent ${agentId} must be keyed by the agent id (their chain stays on one partition)`;
 }
 
 function rejecter(topic: string, partition: number, sha: Map<string, Buffer>, into: RejectedRow[]) {
