@@ -13,6 +13,9 @@ Usage:
   intent-ledger bench [--agents N] [--events N] [--consumers N] [--report FILE]  ingest throughput against the same run's ceilings
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
+  intent-ledger alerts                                     deliver drift alerts to the sinks in IL_ALERT_SINKS until interrupted
+  intent-ledger alerts status [--json]                     delivery state per sink: delivered, pending, failed, last errors
+  intent-ledger alerts retry [--sink NAME]                 put failed deliveries back in the queue (after fixing the cause)
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
   intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
   intent-ledger proof EVENT_ID                             inclusion proof of an event against the latest tree head
@@ -26,12 +29,13 @@ Options:
   --public-key KEY ledger public key to trust (base64url) default: IL_LEDGER_PUBLIC_KEY, else the key file's
   --proof FILE     a proof printed by \`intent-ledger proof\`
   --json           machine-readable output
+  --sink NAME      only this sink's deliveries
 
 Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
 
 const OPTIONS = {
   traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value', consumers: 'value',
-  'public-key': 'value', proof: 'value', json: 'flag',
+  'public-key': 'value', proof: 'value', json: 'flag', sink: 'value',
 } as const;
 
 function requireFile(file: string, what: string): string {
@@ -44,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   const { positional, options } = parseArgs(argv, OPTIONS);
   const [cmd, ...rest] = positional;
   if (argv.includes('-h')) options.help = true;
-  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1 };
+  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1, alerts: 1 };
   if (cmd && rest.length > (takesArgs[cmd] ?? 0)) throw new UsageError(`unexpected argument "${rest[takesArgs[cmd] ?? 0]}" for ${cmd}`);
   if (!cmd || options.help || cmd === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -99,6 +103,16 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile': {
       const { runConsumerCommand } = await import('./runConsumer');
       return runConsumerCommand(cmd);
+    }
+    case 'alerts': {
+      if (rest[0] === undefined) {
+        const { runConsumerCommand } = await import('./runConsumer');
+        return runConsumerCommand('alerts');
+      }
+      const { runAlertsStatus, runAlertsRetry } = await import('./alertsCommands');
+      if (rest[0] === 'status') return runAlertsStatus(options);
+      if (rest[0] === 'retry') return runAlertsRetry(options);
+      throw new UsageError(`unknown alerts command "${rest[0]}"; use \`intent-ledger alerts\`, \`alerts status\` or \`alerts retry\``);
     }
     case 'verify': {
       const { runVerify } = await import('./integrityCommands');
