@@ -105,6 +105,18 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
         data: { treeSize: 1n, rootHash: 'ef'.repeat(32), signedAt: now, keyId: 'ed25519:ledger', signature: 'sig', frontier: ['ef'.repeat(32)] },
       });
 
+      // Alert delivery: what was read from an alerts topic, the intake offset, and the outbox.
+      const alert = { type: 'drift.finding', findingId: String(finding.id), agentId: 'a1', intentId: 'i1', reasonCode: 'TARGET_NOT_ALLOWED', severity: 'critical' };
+      await prisma.alertReceived.create({ data: { sourceTopic: 'il.alerts', kafkaPartition: 0, kafkaOffset: 3n, findingId: String(finding.id), alert } });
+      await prisma.alertReceived.create({ data: { sourceTopic: 'il.alerts', kafkaPartition: 0, kafkaOffset: 4n, problem: 'not a drift alert', raw: Buffer.from('nope') } });
+      await prisma.alertIntakeOffset.create({ data: { groupId: 'il.alert-delivery', topic: 'il.alerts', kafkaPartition: 0, nextOffset: 5n } });
+      await prisma.alertDelivery.create({
+        data: {
+          deliveryId: 'dlv_1', sourceTopic: 'il.alerts', sink: 'soc', dedupeKey: '["a1","TARGET_NOT_ALLOWED","i1"]', findingIds: [String(finding.id)], alert, severity: 'critical',
+          firstSeenAt: now, lastSeenAt: now, windowEndsAt: now, nextAttemptAt: now,
+        },
+      });
+
       const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: true, head: true } });
       expect(agent.displayName).toBe('first agent');
       expect(Buffer.from(agent.keys[0]!.publicKey).equals(pk)).toBe(true);
@@ -138,6 +150,14 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       expect((await prisma.credential.findUniqueOrThrow({ where: { credentialId: 'c1' } })).status).toBe('active');
       expect((await prisma.revocation.findFirstOrThrow()).latencyMs).toBe(12.5);
 
+      const received = await prisma.alertReceived.findMany({ where: { sourceTopic: 'il.alerts' }, orderBy: { kafkaOffset: 'asc' } });
+      expect(received.map((r) => [r.findingId, r.problem])).toEqual([[String(finding.id), null], [null, 'not a drift alert']]);
+      expect(received[0]!.alert).toEqual(alert);
+      expect([...received[1]!.raw!]).toEqual([...Buffer.from('nope')]);
+      expect((await prisma.alertIntakeOffset.findFirstOrThrow()).nextOffset).toBe(5n);
+      const delivery = await prisma.alertDelivery.findUniqueOrThrow({ where: { deliveryId: 'dlv_1' } });
+      expect([delivery.status, delivery.attempts, delivery.alertCount, delivery.severity, delivery.lastError, delivery.deliveredAt]).toEqual(['pending', 0, 1, 'critical', null, null]);
+
       // The database, not only the client, holds the line on what the ledger may contain.
       await expect(prisma.ledgerEvent.create({
         data: { eventId: 'e1', agentId: 'a1', keyId: 'k1', seq: 2n, type: 't', eventHash: 'x', ts: now, payload: {}, signature: 's', raw: Buffer.from(''), rawSha256: Buffer.alloc(32), kafkaTopic: 't', kafkaPartition: 0, kafkaOffset: 1n, producedAt: now, leafIndex: 1n },
@@ -148,6 +168,10 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       })).rejects.toThrow();
       await expect(prisma.treeHead.create({ data: { treeSize: 2n, rootHash: 'ef'.repeat(32), signedAt: now, keyId: 'ed25519:nobody', signature: 's', frontier: [] } })).rejects.toThrow();
       await expect(prisma.ledgerTip.create({ data: { id: 2, logId: 'x', nextLeafIndex: 0n } })).rejects.toThrow();
+      // An alert is recorded once per topic; a record is an alert or a problem, never both; a delivery has a known status.
+      await expect(prisma.alertReceived.create({ data: { sourceTopic: 'il.alerts', kafkaPartition: 1, kafkaOffset: 9n, findingId: String(finding.id), alert } })).rejects.toThrow();
+      await expect(prisma.alertReceived.create({ data: { sourceTopic: 'il.alerts', kafkaPartition: 1, kafkaOffset: 9n, findingId: '77', alert, problem: 'both' } })).rejects.toThrow();
+      await expect(prisma.alertDelivery.update({ where: { deliveryId: 'dlv_1' }, data: { status: 'lost' } })).rejects.toThrow();
       await expect(prisma.agentKey.create({ data: { keyId: 'k2', agentId: 'a1', publicKey: Buffer.alloc(31) } })).rejects.toThrow();
     } finally {
       await prisma.$disconnect();

@@ -26,7 +26,8 @@ export interface RevocationNotice {
 }
 
 export interface DriftAlert {
-  type: 'drift.finding';
+  /** `integrity.finding`: an integrity finding as alert delivery carries it (no intent, no tool). */
+  type: 'drift.finding' | 'integrity.finding';
   findingId: string;
   agentId: string;
   intentId: string | null;

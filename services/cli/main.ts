@@ -21,6 +21,9 @@ Usage:
   intent-ledger agents ls | agents show ID                 agents, and one agent's timeline
   intent-ledger revoke CREDENTIAL_ID --reason TEXT         revoke a credential now (responder)
   intent-ledger evidence --intent ID | --agent ID [--out FILE]  evidence bundle, checked by verify --bundle
+  intent-ledger alerts                                     deliver drift alerts to the sinks in IL_ALERT_SINKS until interrupted
+  intent-ledger alerts status [--json]                     delivery state per sink: delivered, pending, failed, last errors
+  intent-ledger alerts retry [--sink NAME]                 put failed deliveries back in the queue (after fixing the cause)
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
   intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
   intent-ledger verify --bundle FILE [--public-key KEY]    check an evidence bundle (from the API), with no database
@@ -36,12 +39,13 @@ Options:
   --proof FILE     a proof printed by \`intent-ledger proof\`
   --json           machine-readable output
   (drift, agents, revoke and evidence talk to the analyst API: IL_API_URL, IL_API_TOKEN)
+  --sink NAME      only this sink's deliveries
 
 Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, ...).`;
 
 const OPTIONS = {
   traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value', consumers: 'value',
-  'public-key': 'value', proof: 'value', bundle: 'value', json: 'flag',
+  'public-key': 'value', proof: 'value', bundle: 'value', json: 'flag', sink: 'value',
   agent: 'value', intent: 'value', reason: 'value', severity: 'value', since: 'value', until: 'value', limit: 'value', cursor: 'value', note: 'value', out: 'value', all: 'flag',
 } as const;
 
@@ -55,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   const { positional, options } = parseArgs(argv, OPTIONS);
   const [cmd, ...rest] = positional;
   if (argv.includes('-h')) options.help = true;
-  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1, drift: 2, agents: 2, revoke: 1, 'api-token': 2 };
+  const takesArgs: Record<string, number> = { eval: 1, services: 1, proof: 1, drift: 2, agents: 2, revoke: 1, 'api-token': 2, alerts: 1 };
   if (cmd && rest.length > (takesArgs[cmd] ?? 0)) throw new UsageError(`unexpected argument "${rest[takesArgs[cmd] ?? 0]}" for ${cmd}`);
   if (!cmd || options.help || cmd === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -138,6 +142,16 @@ async function main(argv: string[]): Promise<number> {
     case 'authz': {
       const { runAuthzCommand } = await import('../authz/runAuthz');
       return runAuthzCommand();
+    }
+    case 'alerts': {
+      if (rest[0] === undefined) {
+        const { runConsumerCommand } = await import('./runConsumer');
+        return runConsumerCommand('alerts');
+      }
+      const { runAlertsStatus, runAlertsRetry } = await import('./alertsCommands');
+      if (rest[0] === 'status') return runAlertsStatus(options);
+      if (rest[0] === 'retry') return runAlertsRetry(options);
+      throw new UsageError(`unknown alerts command "${rest[0]}"; use \`intent-ledger alerts\`, \`alerts status\` or \`alerts retry\``);
     }
     case 'verify': {
       const { runVerify } = await import('./integrityCommands');

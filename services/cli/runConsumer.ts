@@ -8,13 +8,16 @@ import { migrate } from '../../schema/migrate';
 import { startIngestConsumer } from '../../consumers/ingest';
 import { startReconciler } from '../../consumers/reconciler/reconcilerConsumer';
 import { loadReconcilePolicy } from '../../consumers/reconciler/reconcileNotice';
+import { startAlertsConsumer, loadSinksConfig } from '../../consumers/alerts';
 
 /** Runs one consumer as a long-lived process, stopping cleanly on SIGINT/SIGTERM. */
-export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise<number> {
+export async function runConsumerCommand(which: 'ingest' | 'reconcile' | 'alerts'): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, { component: which });
-  // Catalogue and policy are checked before any server is touched: a bad file fails at once, naming the problem.
+  // Catalogue, policy and sinks files are checked before any server is touched: a bad file fails at once, naming
+  // the problem (and a sink's missing key).
   const rules = which === 'reconcile' ? loadReconcilePolicy(config) : null;
+  const sinks = which === 'alerts' ? loadSinksConfig(config.alertSinksPath) : null;
   const servers = await ensureServices();
   await preflight(servers);
   await migrate(servers.databaseUrl);
@@ -24,7 +27,10 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile'): Promise
   const running =
     which === 'ingest'
       ? await startIngestConsumer(kafka, pool, config, log)
-      : await startReconciler(kafka, pool, config, rules!, log);
+      : which === 'reconcile'
+        ? await startReconciler(kafka, pool, config, rules!, log)
+        : await startAlertsConsumer(kafka, pool, config, sinks!, servers.kafkaBrokers, log);
+  if (sinks) log.info(sinks.sinks.length > 0 ? 'alert sinks' : 'no alert sinks configured (IL_ALERT_SINKS): alerts are recorded only', { sinks: sinks.sinks.map((s) => s.name), file: sinks.source });
   await running.joined;
   log.info(`${which} consumer running`, { brokers: servers.kafkaBrokers });
   // A parent process (the demo) waits for this line before it starts producing.

@@ -17,6 +17,10 @@ export interface Config {
   partitions: number;
   ingestGroup: string;
   reconcilerGroup: string;
+  /** Consumer group of the alert delivery consumer (`intent-ledger alerts`). */
+  alertsGroup: string;
+  /** IL_ALERT_SINKS: the JSON file of alert sinks; null: alerts are recorded, not sent anywhere. */
+  alertSinksPath: string | null;
   maxEventBytes: number;
   maxJsonDepth: number;
   clockSkewMs: number;
@@ -138,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     partitions: int(env, 'IL_PARTITIONS', 4),
     ingestGroup: str(env, 'IL_INGEST_GROUP', `${prefix}.ingest`),
     reconcilerGroup: str(env, 'IL_RECONCILER_GROUP', `${prefix}.reconciler`),
+    alertsGroup: str(env, 'IL_ALERTS_GROUP', `${prefix}.alert-delivery`),
+    alertSinksPath: str(env, 'IL_ALERT_SINKS', '') === '' ? null : path.resolve(env.IL_ALERT_SINKS!),
     maxEventBytes: int(env, 'IL_MAX_EVENT_BYTES', 256 * 1024),
     maxJsonDepth: int(env, 'IL_MAX_JSON_DEPTH', 32),
     clockSkewMs: int(env, 'IL_CLOCK_SKEW_MS', 5 * 60 * 1000),

@@ -24,6 +24,9 @@ describe('loadConfig', () => {
     expect(c.revokeAt).toBeNull(); // the policy's revokeAt applies
     expect(loadConfig({ IL_REVOKE_AT_SEVERITY: 'CRITICAL' }).revokeAt).toBe('critical');
     expect(c.policyPath).toMatch(/schema\/policies\/default\.json$/);
+    expect(c.alertsGroup).toBe('il.alert-delivery');
+    expect(c.alertSinksPath).toBeNull();
+    expect(loadConfig({ IL_ALERT_SINKS: '/etc/il/sinks.json' }).alertSinksPath).toBe('/etc/il/sinks.json');
   });
 
   it('takes IL_VERIFY_WORKERS from 0 to the cap', () => {
