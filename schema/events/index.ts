@@ -4,3 +4,4 @@ export * from './action';
 export * from './time';
 export * from './digest';
 export * from './decision';
+export * from './observation';
