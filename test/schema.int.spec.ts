@@ -102,7 +102,7 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       await prisma.agent.create({ data: { agentId: 'gw1', role: 'gateway' } });
       await prisma.attestor.create({ data: { keyId: 'ed25519:att', name: 'runtime attestor', publicKey: pk } });
       await prisma.agentKey.create({ data: { keyId: 'k3', agentId: 'a1', publicKey: Buffer.alloc(32, 9), attestorKeyId: 'ed25519:att', attestation: { runtime: 'node', host: 'h1', token: 'softhsm2' } } });
-      await prisma.agentKey.update({ where: { keyId: 'k1' }, data: { status: 'retired', retiredAt: now, replacedBy: 'k3' } });
+      await prisma.agentKey.update({ where: { keyId: 'k3' }, data: { status: 'retired', retiredAt: now, replacedBy: 'k1' } });
       await prisma.credentialToken.create({ data: { tokenId: 'tok1', credentialId: 'c1', agentId: 'a1', intentId: 'i1', keyId: 'k3', jkt: 'thumb', issuedAt: now, expiresAt: now } });
       await prisma.observation.create({
         data: { eventId: 'e6', gatewayId: 'gw1', subjectAgentId: 'a1', intentId: 'i1', actionId: 'x1', tool: 'send_money', argsDigest: 'cd'.repeat(32), targets: [], credentialId: 'c1', ts: now, judgeAfter: now },
@@ -116,7 +116,7 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
         data: { treeSize: 1n, rootHash: 'ef'.repeat(32), signedAt: now, keyId: 'ed25519:ledger', signature: 'sig', frontier: ['ef'.repeat(32)] },
       });
 
-      const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: true, head: true } });
+      const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: { orderBy: { keyId: 'asc' } }, head: true } });
       expect(agent.displayName).toBe('first agent');
       expect(Buffer.from(agent.keys[0]!.publicKey).equals(pk)).toBe(true);
       expect(agent.keys[0]!.status).toBe('active');
@@ -152,7 +152,7 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       expect((await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' } })).role).toBe('agent');
       const attested = await prisma.agentKey.findUniqueOrThrow({ where: { keyId: 'k3' }, include: { attestor: true } });
       expect([attested.attestor!.name, attested.attestation]).toEqual(['runtime attestor', { runtime: 'node', host: 'h1', token: 'softhsm2' }]);
-      expect((await prisma.agentKey.findUniqueOrThrow({ where: { keyId: 'k1' } })).replacedBy).toBe('k3');
+      expect([attested.status, attested.replacedBy]).toEqual(['retired', 'k1']);
       const cred = await prisma.credential.findUniqueOrThrow({ where: { credentialId: 'c1' }, include: { tokens: true } });
       expect(cred.tokens.map((t) => [t.tokenId, t.jkt, t.revokedAt])).toEqual([['tok1', 'thumb', null]]);
       const obs = await prisma.observation.findUniqueOrThrow({ where: { eventId: 'e6' } });

@@ -4,6 +4,7 @@ import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { commitThrough, watchConsumer } from '../../services/common/kafka';
 import { reconcileNotice, noticeEventIds, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { judgeUnmatched } from './gatewayMatch';
 
 export class ReconcilerMetrics {
   notices = 0;
@@ -13,8 +14,15 @@ export class ReconcilerMetrics {
   revocations = 0;
   /** Actions judged after waiting for their intent past the grace window. */
   overdue = 0;
+  /** Observations and gateway-only reports judged after waiting for the other side past the grace window. */
+  unmatched = 0;
+  /** Credentials ended by intent.closed, announced to gateways. */
+  closures = 0;
   snapshot() {
-    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue };
+    return {
+      notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue,
+      unmatched: this.unmatched, closures: this.closures,
+    };
   }
 }
 
@@ -80,8 +88,9 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
   });
   async function publish(out: ReconcileOutcome): Promise<void> {
     const sends = [];
-    if (out.revocations.length > 0) {
-      sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+    const ended = [...out.revocations, ...(out.closures ?? [])];
+    if (ended.length > 0) {
+      sends.push({ topic: config.topics.revocations, messages: ended.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
     }
     if (out.alerts.length > 0) {
       sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
@@ -89,10 +98,12 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
     if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
     metrics.findings += out.alerts.length;
     metrics.revocations += out.revocations.length;
+    metrics.closures += out.closures?.length ?? 0;
     for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
   }
 
-  // Actions that waited for their intent past the grace window are judged without it. Swept at a quarter of the
+  // Actions that waited for their intent past the grace window are judged without it; observations and
+  // gateway-only reports that waited for each other past it are judged unreported or unobserved. Swept at a quarter of the
   // window (at least every 50 ms, at most every 5 s), so a verdict comes at most ~1.25 windows after arrival.
   const sweepMs = Math.min(5_000, Math.max(50, Math.floor(graceOf(policy) / 4)));
   let sweeping: Promise<void> = Promise.resolve();
@@ -105,6 +116,12 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
           const out = await judgeOverdue(pool, policy);
           if (out.judged === 0) break;
           metrics.overdue += out.judged;
+          await publish(out);
+        }
+        for (;;) {
+          const out = await judgeUnmatched(pool, policy);
+          if (out.judged === 0) break;
+          metrics.unmatched += out.judged;
           await publish(out);
         }
       } catch (e) {

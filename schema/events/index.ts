@@ -5,3 +5,4 @@ export * from './time';
 export * from './digest';
 export * from './decision';
 export * from './observation';
+export * from './revocationNotice';

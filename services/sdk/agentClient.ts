@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { AgentKey } from './agentKey';
-import type { Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
+import type { ActionObservedPayload, Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
 import { signingBytes, eventHash, argsDigest } from '../../schema/events/digest';
 import { encode as b64uEncode } from '../../schema/crypto/base64url';
 import { EventNotDelivered } from '../common/errors';
@@ -143,6 +143,14 @@ export class AgentClient {
       outcome: a.outcome ?? 'ok',
     };
     return { actionId, event: await this.emit('action.reported', payload) };
+  }
+
+  /**
+   * For a tool gateway: records a call it saw and let through, about another agent (`subjectAgentId`). Signed with
+   * this client's key, which must be registered with the gateway role for the reconciler to believe it.
+   */
+  async observeAction(o: Omit<ActionObservedPayload, 'observationId'> & { observationId?: string }): Promise<SentEvent> {
+    return this.emit('action.observed', { ...o, observationId: o.observationId ?? `obs_${randomUUID()}` });
   }
 
   async closeIntent(intentId: string, outcome: 'completed' | 'failed' | 'abandoned' = 'completed'): Promise<SentEvent> {
