@@ -104,19 +104,39 @@ export interface LedgeredEvent extends LedgerNotice {
  * such event is in the ledger.
  */
 export async function reconcileNotice(pool: Pool, eventId: string, policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<(ReconcileOutcome & { type: string }) | null> {
+  return (await reconcileNotices(pool, [eventId], policy, now))[0]!;
+}
+
+/**
+ * Several events, in order, in one transaction: one commit (one WAL flush) for all of them, which is what lets the
+ * reconciler keep up with a fleet. All or none: on error nothing is applied, and the caller may retry them singly.
+ */
+export async function reconcileNotices(pool: Pool, eventIds: string[], policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<Array<(ReconcileOutcome & { type: string }) | null>> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    const out: Array<(ReconcileOutcome & { type: string }) | null> = [];
+    for (const eventId of eventIds) out.push(await reconcileInTransaction(client, eventId, policy, now));
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+async function reconcileInTransaction(client: PoolClient, eventId: string, policy: ReconcilePolicy, now: () => Date): Promise<(ReconcileOutcome & { type: string }) | null> {
+  {
     const row = (
-      await client.query<{ position: string; leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: unknown }>(
-        'SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload FROM ledger_events WHERE event_id = $1',
+      await client.query<{ position: string; leaf_index: string; event_id: string; agent_id: string; key_id: string; seq: string; type: string; ts: Date; produced_at: Date; payload: unknown; judged: boolean }>(
+        `SELECT position, leaf_index, event_id, agent_id, key_id, seq, type, ts, produced_at, payload, EXISTS (SELECT 1 FROM actions a WHERE a.event_id = $1) AS judged
+           FROM ledger_events WHERE event_id = $1`,
         [eventId],
       )
     ).rows[0];
-    if (!row) {
-      await client.query('ROLLBACK');
-      return null;
-    }
+    if (!row) return null;
     const n: LedgeredEvent = {
       position: row.position, leafIndex: row.leaf_index, eventId: row.event_id, agentId: row.agent_id, keyId: row.key_id, seq: Number(row.seq), type: row.type,
       ts: row.ts.toISOString(), producedAt: row.produced_at.toISOString(), payload: row.payload,
@@ -124,16 +144,10 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
     let out = NONE;
     if (n.type === 'intent.declared') out = await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload, policy, now);
     else if (n.type === 'intent.closed') out = await onIntentClosed(client, n, n.payload as IntentClosedPayload);
-    else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
+    else if (n.type === 'action.reported') out = row.judged ? await replayOutcome(client, n.eventId) : await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
     else if (n.type === 'authorization.decided') await onDecision(client, n, n.payload as AuthorizationDecidedPayload);
     else if (n.type === 'action.observed') out = await onObserved(client, n, n.payload as ActionObservedPayload, policy, now);
-    await client.query('COMMIT');
     return { ...out, type: n.type };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
   }
 }
 
@@ -275,9 +289,8 @@ export async function actionsUnder(c: PoolClient | Pool, intentId: string, agent
   return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM actions WHERE intent_id = $1 AND agent_id = $2', [intentId, agentId])).rows[0]!.n;
 }
 
+/** A new action (reconcileNotice has checked it was not judged before). */
 async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
-  const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [n.eventId]);
-  if ((seen.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
   // The gateway half: does an observation wait for this report, or must this report wait for an observation?
   await noteReport(c, n, p, policy, now);
   const chain = await loadChain(c, p.intentId);
@@ -295,7 +308,8 @@ async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayloa
 
 async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, chain: IntentView[] | null, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
   const intent = chain?.[0] ?? null;
-  const priorActions = intent && p.intentId !== null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
+  // The budget is the only use of the count: no budget, no count.
+  const priorActions = intent && p.intentId !== null && intent.maxActions != null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
   const verdict = evaluateChain(chain, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts), priorActions }, policy.catalogue);
   await c.query(
     `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)

@@ -1,9 +1,9 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { commitThrough, watchConsumer } from '../../services/common/kafka';
-import { reconcileNotice, noticeEventIds, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { reconcileNotice, reconcileNotices, noticeEventIds, judgeOverdue, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
 import { judgeUnmatched } from './gatewayMatch';
 
 export class ReconcilerMetrics {
@@ -26,6 +26,18 @@ export class ReconcilerMetrics {
   }
 }
 
+/** Lanes side by side within one partition's batch (each holds a database connection while it works). */
+export const RECONCILE_LANES = 4;
+/** Events applied per transaction in a lane: one commit for up to this many, and revocations wait for it. */
+export const CHUNK_EVENTS = 32;
+
+/** The lane of an agent's messages: a hash of the record key, so one agent always lands in the same lane. */
+function laneOf(key: Buffer | null): number {
+  let h = 0;
+  for (const b of key ?? []) h = (h * 31 + b) >>> 0;
+  return h % RECONCILE_LANES;
+}
+
 export interface Reconciler {
   metrics: ReconcilerMetrics;
   /** Resolves when the consumer has joined its group and been given partitions. */
@@ -37,8 +49,9 @@ export interface Reconciler {
 
 /**
  * Reads the ledger topic (events that passed ingest), reconciles each action against its intent, and sends drift
- * alerts and revocations. Messages are handled one at a time, in order per agent, so that a revocation is never
- * waiting behind a whole batch; the offset is committed after each message's transaction.
+ * alerts and revocations. Messages are handled in order per agent, several agents at a time (RECONCILE_LANES),
+ * each in its own transaction, and what they cause is sent as soon as it commits, so that a revocation is never
+ * waiting behind a whole batch; offsets are committed once per batch.
  */
 export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, policy: ReconcilePolicy, log: Logger): Promise<Reconciler> {
   const metrics = new ReconcilerMetrics();
@@ -55,37 +68,81 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
     partitionsConsumedConcurrently: config.partitions,
     eachBatch: async (payload) => {
       const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-      let last: string | null = null;
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        const eventIds = noticeEventIds(message.value);
-        if (eventIds === null) {
-          // Not a ledger notice: nothing to reconcile, and no reason to stop the partition over it.
-          metrics.ignored += 1;
-          log.error('ledger topic message is not a ledger notice; ignored', { partition: batch.partition, offset: message.offset });
-        }
-        for (const eventId of eventIds ?? []) {
-          const out = await reconcileNotice(pool, eventId, policy);
-          if (out === null) {
-            metrics.ignored += 1;
-            log.error('ledger topic message names no ledgered event; ignored', { partition: batch.partition, offset: message.offset, eventId });
-            continue;
+      // Lanes by agent (the record key): an agent's messages stay in order in one lane, lanes run side by side, and
+      // each lane applies its messages a few at a time in one transaction, so one partition's backlog costs a
+      // commit per chunk rather than a round trip and a commit per event.
+      const lanes: KafkaMessage[][] = Array.from({ length: RECONCILE_LANES }, () => []);
+      for (const m of batch.messages) lanes[laneOf(m.key)]!.push(m);
+      const done = new Set<string>();
+      const work = async (lane: KafkaMessage[]) => {
+        for (let i = 0; i < lane.length; ) {
+          if (!isRunning() || isStale()) return;
+          const chunk: KafkaMessage[] = [];
+          let events = 0;
+          while (i < lane.length && (chunk.length === 0 || events < CHUNK_EVENTS)) {
+            chunk.push(lane[i]!);
+            events += noticeEventIds(lane[i]!.value)?.length ?? 0;
+            i++;
           }
-          metrics.notices += 1;
-          if (out.type === 'action.reported') metrics.actions += 1;
-          // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
-          await publish(out);
+          await handle(batch.partition, chunk);
+          for (const m of chunk) done.add(m.offset);
+          await heartbeat();
         }
-        resolveOffset(message.offset);
-        last = message.offset;
-        await heartbeat();
+      };
+      const results = await Promise.allSettled(lanes.filter((l) => l.length > 0).map(work));
+      // Committed through the last message before the first one not done: a crash or a failed lane replays the
+      // rest, which reconcileNotice makes harmless.
+      let last: string | null = null;
+      for (const m of batch.messages) {
+        if (!done.has(m.offset)) break;
+        last = m.offset;
       }
-      // Committed once per batch: a crash before this replays the batch, which reconcileNotice makes harmless.
       if (last !== null) {
+        resolveOffset(last);
         await commitThrough(payload, last);
       }
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
     },
   });
+  /** Reconciles the events of these messages in one transaction (singly if that fails), then sends what they caused. */
+  async function handle(partition: number, messages: KafkaMessage[]): Promise<void> {
+    const ids: Array<{ eventId: string; offset: string }> = [];
+    for (const message of messages) {
+      const eventIds = noticeEventIds(message.value);
+      if (eventIds === null) {
+        // Not a ledger notice: nothing to reconcile, and no reason to stop the partition over it.
+        metrics.ignored += 1;
+        log.error('ledger topic message is not a ledger notice; ignored', { partition, offset: message.offset });
+      }
+      for (const eventId of eventIds ?? []) ids.push({ eventId, offset: message.offset });
+    }
+    if (ids.length === 0) return;
+    let outs: Awaited<ReturnType<typeof reconcileNotices>>;
+    try {
+      outs = await reconcileNotices(pool, ids.map((x) => x.eventId), policy);
+    } catch (e) {
+      // One event may be the trouble (or a deadlock with another lane): apply them one by one, in order.
+      log.warn('reconciling a chunk failed; retrying its events one at a time', { partition, events: ids.length, error: (e as Error).message });
+      outs = [];
+      for (const x of ids) outs.push(await reconcileNotice(pool, x.eventId, policy));
+    }
+    // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
+    const caused: ReconcileOutcome = { alerts: [], revocations: [], closures: [] };
+    outs.forEach((out, i) => {
+      if (out === null) {
+        metrics.ignored += 1;
+        log.error('ledger topic message names no ledgered event; ignored', { partition, offset: ids[i]!.offset, eventId: ids[i]!.eventId });
+        return;
+      }
+      metrics.notices += 1;
+      if (out.type === 'action.reported') metrics.actions += 1;
+      caused.alerts.push(...out.alerts);
+      caused.revocations.push(...out.revocations);
+      caused.closures!.push(...(out.closures ?? []));
+    });
+    await publish(caused);
+  }
   async function publish(out: ReconcileOutcome): Promise<void> {
     const sends = [];
     const ended = [...out.revocations, ...(out.closures ?? [])];

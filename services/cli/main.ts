@@ -11,8 +11,11 @@ Usage:
   intent-ledger services up|down|status                    the project's own Kafka and Postgres on 127.0.0.1
   intent-ledger migrate                                    apply the SQL migrations
   intent-ledger bench [--agents N] [--events N] [--consumers N] [--report FILE]  ingest throughput against the same run's ceilings
+        [--section ingest|revocation|all] [--samples N] [--rate N]      and drift -> gateway refusal latency under fleet load
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
+  intent-ledger broker                                     run the credential broker (HTTP) until interrupted
+  intent-ledger gateway                                    run the demo tool gateway (HTTP) until interrupted
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
   intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
   intent-ledger proof EVENT_ID                             inclusion proof of an event against the latest tree head
@@ -31,7 +34,7 @@ Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, 
 
 const OPTIONS = {
   traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value', consumers: 'value',
-  'public-key': 'value', proof: 'value', json: 'flag',
+  'public-key': 'value', proof: 'value', json: 'flag', section: 'value', samples: 'value', rate: 'value',
 } as const;
 
 function requireFile(file: string, what: string): string {
@@ -87,11 +90,16 @@ async function main(argv: string[]): Promise<number> {
       };
       const agents = positive(options.agents, 'agents', 1000);
       const events = positive(options.events, 'events', 30_000);
+      const section = options.section === undefined ? 'all' : String(options.section);
+      if (section !== 'all' && section !== 'ingest' && section !== 'revocation') throw new UsageError(`--section must be ingest, revocation or all; got "${section}"`);
       await runBench({
         agents,
         eventsPerAgent: Math.max(1, Math.ceil(events / agents)),
         consumers: options.consumers === undefined ? undefined : positive(options.consumers, 'consumers', 1),
         reportPath: options.report ? path.resolve(String(options.report)) : undefined,
+        section,
+        revocationSamples: positive(options.samples, 'samples', 100),
+        revocationRate: positive(options.rate, 'rate', 1200),
       });
       return 0;
     }
@@ -99,6 +107,11 @@ async function main(argv: string[]): Promise<number> {
     case 'reconcile': {
       const { runConsumerCommand } = await import('./runConsumer');
       return runConsumerCommand(cmd);
+    }
+    case 'broker':
+    case 'gateway': {
+      const { runHttpServiceCommand } = await import('./runHttpService');
+      return runHttpServiceCommand(cmd);
     }
     case 'verify': {
       const { runVerify } = await import('./integrityCommands');
