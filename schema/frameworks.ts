@@ -60,6 +60,8 @@ const m = (owaspAgentic: string[], maestro: string[], nistAiRmf: string[]): Fram
 // Ingest rejections: malformed or forged input at the ledger's door.
 const MALFORMED = m(['ASI04'], ['L4', 'L6'], ['MEASURE 2.7']);
 const FORGERY = m(['ASI03', 'ASI07'], ['L6', 'L7'], ['MEASURE 2.7', 'MEASURE 2.8']);
+/** A credential presented by someone who cannot prove they hold its key, or a proof made for another request. */
+const STOLEN = m(['ASI03'], ['L6', 'L7'], ['MEASURE 2.7', 'MANAGE 2.4']);
 const CONCEALMENT = m(['ASI10'], ['L5', 'L6'], ['MEASURE 2.8', 'MANAGE 4.1']);
 
 export const FRAMEWORKS: Record<ReasonCode, FrameworkMapping> = {
@@ -103,6 +105,16 @@ export const FRAMEWORKS: Record<ReasonCode, FrameworkMapping> = {
   WINDOW_TOO_LONG: m(['ASI03'], ['L6'], ['GOVERN 1.2', 'MAP 3.3']),
   UNREPORTED_ACTION: m(['ASI10'], ['L5', 'L4'], ['MEASURE 2.8', 'MANAGE 4.1']),
   UNOBSERVED_ACTION: m(['ASI10'], ['L5', 'L4'], ['MEASURE 2.8', 'MANAGE 4.1']),
+  CREDENTIAL_INVALID: STOLEN,
+  CREDENTIAL_EXPIRED: m(['ASI03'], ['L6'], ['MANAGE 2.4']),
+  CREDENTIAL_REVOKED: m(['ASI03', 'ASI10'], ['L6'], ['MANAGE 2.4']),
+  PROOF_INVALID: STOLEN,
+  PROOF_KEY_MISMATCH: STOLEN,
+  PROOF_BINDING_MISMATCH: STOLEN,
+  PROOF_STALE: m(['ASI03', 'ASI07'], ['L6'], ['MEASURE 2.7']),
+  PROOF_REPLAYED: m(['ASI03', 'ASI07'], ['L6', 'L7'], ['MEASURE 2.7']),
+  NOT_A_GATEWAY: FORGERY,
+  ATTESTATION_INVALID: m(['ASI03', 'ASI04'], ['L4', 'L6'], ['GOVERN 6.1', 'MEASURE 2.7']),
   ANALYST_REVOKED: m(['ASI10', 'ASI09'], ['L6'], ['MANAGE 2.4', 'MAP 3.5']),
 };
 

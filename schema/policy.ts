@@ -40,6 +40,13 @@ export const Policy = z
     revokeAt: z.enum(SEVERITIES),
     /** How long an action whose intent has not arrived waits before it is judged without one. */
     graceMs: z.number().int().min(0).max(3_600_000).default(30_000),
+    /** The longest a credential the broker issues may live, whatever the intent's window. */
+    maxCredentialSeconds: z.number().int().min(1).max(24 * 3600).default(900),
+    /**
+     * Tools reachable only through a tool gateway: a reported call to one that no gateway observed within the
+     * grace window is UNOBSERVED_ACTION (the agent reached it some other way, or reported a call it never made).
+     */
+    gatewayOnlyTools: z.array(Pattern).max(1024).default([]),
     rules: z.array(Rule).min(1).max(1024),
   })
   .strict();
@@ -77,6 +84,7 @@ export function parsePolicy(json: unknown, source = 'policy', catalogue?: ToolCa
       check('requireApproval.tools', r.requireApproval.tools, tools);
       check('requireApproval.dataClasses', r.requireApproval.dataClasses, classes);
     });
+    for (const p of policy.gatewayOnlyTools) if (!tools.some((k) => globMatch(p, k))) problems.push(`gatewayOnlyTools: "${p}" matches nothing in catalogue ${catalogue.name}`);
     if (problems.length > 0) throw new PolicyError(`${source} is not a valid policy: ${problems.join('; ')}`);
   }
   return policy;
@@ -170,4 +178,9 @@ export function checkDeclaration(policy: Policy, d: DeclarationView): Declaratio
   if (seconds > rule.maxWindowSeconds) out.push({ reasonCode: 'WINDOW_TOO_LONG', severity: 'medium', detail: `intent ${d.intentId} asks for a ${Math.round(seconds)} s window; policy ${policy.name} allows at most ${rule.maxWindowSeconds} s` });
   if (d.delegationDepth > rule.maxDelegationDepth) out.push({ reasonCode: 'DELEGATION_ESCALATION', severity: 'high', detail: `intent ${d.intentId} is ${d.delegationDepth} delegations from its root; policy ${policy.name} allows ${rule.maxDelegationDepth}` });
   return out;
+}
+
+/** Is this tool one the policy says is reachable only through a gateway? */
+export function isGatewayOnly(policy: Policy, tool: string): boolean {
+  return policy.gatewayOnlyTools.some((p) => globMatch(p, tool));
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkDeclaration, globMatch, loadPolicy, parsePolicy, PolicyError, type DeclarationView } from './policy';
+import { checkDeclaration, globMatch, isGatewayOnly, loadPolicy, parsePolicy, PolicyError, type DeclarationView } from './policy';
 import { loadCatalogue, parseCatalogue } from './catalogue';
 import { DEFAULT_CATALOGUE, DEFAULT_POLICY } from '../services/common/config';
 
@@ -38,6 +38,7 @@ const reasons = (d: DeclarationView) => checkDeclaration(policy, d).map((f) => `
 describe('policy: who may declare what', () => {
   it('fills defaults and accepts a declaration within the matching rule', () => {
     expect(policy.graceMs).toBe(30000);
+    expect([policy.maxCredentialSeconds, policy.gatewayOnlyTools]).toEqual([900, []]);
     expect(policy.rules[1]!.maxDelegationDepth).toBe(3);
     expect(reasons(decl())).toEqual([]);
   });
@@ -91,6 +92,15 @@ describe('policy: who may declare what', () => {
   it('ships a default policy that loads against the shipped catalogue', () => {
     const p = loadPolicy(DEFAULT_POLICY, loadCatalogue(DEFAULT_CATALOGUE));
     expect([p.name, p.revokeAt, p.rules.length]).toEqual(['default', 'high', 1]);
+  });
+});
+
+describe('policy: credentials and gateways', () => {
+  it('names the tools reachable only through a gateway, each checked against the catalogue', () => {
+    const base = { name: 'p', version: 1, revokeAt: 'high', rules: [{ agents: ['*'], tools: ['*'], dataClasses: ['*'], maxWindowSeconds: 60 }] };
+    const p = parsePolicy({ ...base, gatewayOnlyTools: ['send_money', 'update_*'], maxCredentialSeconds: 120 }, 'p.json', loadCatalogue(DEFAULT_CATALOGUE));
+    expect([isGatewayOnly(p, 'send_money'), isGatewayOnly(p, 'update_password'), isGatewayOnly(p, 'get_balance'), p.maxCredentialSeconds]).toEqual([true, true, false, 120]);
+    expect(() => parsePolicy({ ...base, gatewayOnlyTools: ["send_monee"] }, "p.json", loadCatalogue(DEFAULT_CATALOGUE))).toThrow(/gatewayOnlyTools: "send_monee" matches nothing/);
   });
 });
 

@@ -52,6 +52,19 @@ export const REASON_CODES = [
   // What a tool gateway saw against what the agent reported.
   'UNREPORTED_ACTION',
   'UNOBSERVED_ACTION',
+  // Credentials and proofs of possession, refused at the broker or the tool gateway.
+  'CREDENTIAL_INVALID',
+  'CREDENTIAL_EXPIRED',
+  'CREDENTIAL_REVOKED',
+  'PROOF_INVALID',
+  'PROOF_KEY_MISMATCH',
+  'PROOF_BINDING_MISMATCH',
+  'PROOF_STALE',
+  'PROOF_REPLAYED',
+  // An action.observed signed by a party that is not a registered gateway.
+  'NOT_A_GATEWAY',
+  // Enrolment of an agent key without valid evidence from a trusted attestor.
+  'ATTESTATION_INVALID',
   // A person's decision, not the evaluator's.
   'ANALYST_REVOKED',
 ] as const;

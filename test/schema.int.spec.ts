@@ -98,6 +98,17 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
           severity: 'critical', actionProducedAt: now, revokedAt: new Date(now.getTime() + 12), latencyMs: 12.5,
         },
       });
+      // Broker, gateway and enrolment (0005): a gateway agent, an attested key, a token, an observation and a report awaiting one.
+      await prisma.agent.create({ data: { agentId: 'gw1', role: 'gateway' } });
+      await prisma.attestor.create({ data: { keyId: 'ed25519:att', name: 'runtime attestor', publicKey: pk } });
+      await prisma.agentKey.create({ data: { keyId: 'k3', agentId: 'a1', publicKey: Buffer.alloc(32, 9), attestorKeyId: 'ed25519:att', attestation: { runtime: 'node', host: 'h1', token: 'softhsm2' } } });
+      await prisma.agentKey.update({ where: { keyId: 'k3' }, data: { status: 'retired', retiredAt: now, replacedBy: 'k1' } });
+      await prisma.credentialToken.create({ data: { tokenId: 'tok1', credentialId: 'c1', agentId: 'a1', intentId: 'i1', keyId: 'k3', jkt: 'thumb', issuedAt: now, expiresAt: now } });
+      await prisma.observation.create({
+        data: { eventId: 'e6', gatewayId: 'gw1', subjectAgentId: 'a1', intentId: 'i1', actionId: 'x1', tool: 'send_money', argsDigest: 'cd'.repeat(32), targets: [], credentialId: 'c1', ts: now, judgeAfter: now },
+      });
+      await prisma.awaitingObservation.create({ data: { actionEventId: 'e2', agentId: 'a1', intentId: 'i1', actionId: 'x1', tool: 'send_money', argsDigest: 'cd'.repeat(32), judgeAfter: now } });
+
       // The migration made the tip row; the ledger key and a tree head over leaf 0.
       await prisma.ledgerTip.update({ where: { id: 1 }, data: { nextLeafIndex: 1n } });
       await prisma.ledgerKey.create({ data: { keyId: 'ed25519:ledger', publicKey: pk } });
@@ -117,7 +128,7 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
         },
       });
 
-      const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: true, head: true } });
+      const agent = await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' }, include: { keys: { orderBy: { keyId: 'asc' } }, head: true } });
       expect(agent.displayName).toBe('first agent');
       expect(Buffer.from(agent.keys[0]!.publicKey).equals(pk)).toBe(true);
       expect(agent.keys[0]!.status).toBe('active');
@@ -149,6 +160,16 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       expect((await prisma.driftFinding.findFirstOrThrow()).severity).toBe('critical');
       expect((await prisma.credential.findUniqueOrThrow({ where: { credentialId: 'c1' } })).status).toBe('active');
       expect((await prisma.revocation.findFirstOrThrow()).latencyMs).toBe(12.5);
+      expect((await prisma.agent.findUniqueOrThrow({ where: { agentId: 'gw1' } })).role).toBe('gateway');
+      expect((await prisma.agent.findUniqueOrThrow({ where: { agentId: 'a1' } })).role).toBe('agent');
+      const attested = await prisma.agentKey.findUniqueOrThrow({ where: { keyId: 'k3' }, include: { attestor: true } });
+      expect([attested.attestor!.name, attested.attestation]).toEqual(['runtime attestor', { runtime: 'node', host: 'h1', token: 'softhsm2' }]);
+      expect([attested.status, attested.replacedBy]).toEqual(['retired', 'k1']);
+      const cred = await prisma.credential.findUniqueOrThrow({ where: { credentialId: 'c1' }, include: { tokens: true } });
+      expect(cred.tokens.map((t) => [t.tokenId, t.jkt, t.revokedAt])).toEqual([['tok1', 'thumb', null]]);
+      const obs = await prisma.observation.findUniqueOrThrow({ where: { eventId: 'e6' } });
+      expect([obs.judged, obs.matchedEventId, obs.gatewayId]).toEqual([false, null, 'gw1']);
+      expect((await prisma.awaitingObservation.findUniqueOrThrow({ where: { actionEventId: 'e2' } })).tool).toBe('send_money');
 
       const received = await prisma.alertReceived.findMany({ where: { sourceTopic: 'il.alerts' }, orderBy: { kafkaOffset: 'asc' } });
       expect(received.map((r) => [r.findingId, r.problem])).toEqual([[String(finding.id), null], [null, 'not a drift alert']]);
@@ -173,6 +194,10 @@ describe('schema: SQL migrations and schema.prisma agree', () => {
       await expect(prisma.alertReceived.create({ data: { sourceTopic: 'il.alerts', kafkaPartition: 1, kafkaOffset: 9n, findingId: '77', alert, problem: 'both' } })).rejects.toThrow();
       await expect(prisma.alertDelivery.update({ where: { deliveryId: 'dlv_1' }, data: { status: 'lost' } })).rejects.toThrow();
       await expect(prisma.agentKey.create({ data: { keyId: 'k2', agentId: 'a1', publicKey: Buffer.alloc(31) } })).rejects.toThrow();
+      // Only known roles; a token names a credential that exists; an attested key names a known attestor.
+      await expect(prisma.agent.create({ data: { agentId: 'x1', role: 'admin' } })).rejects.toThrow();
+      await expect(prisma.credentialToken.create({ data: { tokenId: 'tok2', credentialId: 'nope', agentId: 'a1', intentId: 'i1', keyId: 'k3', jkt: 't', issuedAt: now, expiresAt: now } })).rejects.toThrow();
+      await expect(prisma.agentKey.create({ data: { keyId: 'k4', agentId: 'a1', publicKey: Buffer.alloc(32, 4), attestorKeyId: 'ed25519:nobody' } })).rejects.toThrow();
     } finally {
       await prisma.$disconnect();
     }

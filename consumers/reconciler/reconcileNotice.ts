@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { LedgerNotice } from '../ingest/ledgerStore';
 import { withTransaction } from '../../services/common/transaction';
-import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, AuthorizationDecidedPayload, OpenTarget, Target } from '../../schema/events';
+import type { IntentDeclaredPayload, IntentClosedPayload, ActionReportedPayload, AuthorizationDecidedPayload, ActionObservedPayload, CredentialClosedNotice, OpenTarget, Target } from '../../schema/events';
 import { loadCatalogue, type ToolCatalogue } from '../../schema/catalogue';
 import type { Config } from '../../services/common/config';
 import { checkDeclaration, loadPolicy, type DeclarationFinding, type Policy } from '../../schema/policy';
@@ -10,6 +10,7 @@ import { frameworksFor, type FrameworkMapping } from '../../schema/frameworks';
 import type { IntentView, DeclarationReason } from './evaluateAction';
 import { checkDelegation, evaluateChain, MAX_CHAIN } from './delegation';
 import { shouldRevoke } from './shouldRevoke';
+import { noteReport, onObserved } from './gatewayMatch';
 import type { ReasonCode, Severity } from '../../schema/reasons';
 import { severityRank } from '../../schema/reasons';
 
@@ -44,6 +45,8 @@ export interface DriftAlert {
 export interface ReconcileOutcome {
   alerts: DriftAlert[];
   revocations: RevocationNotice[];
+  /** Credentials that ended with their intent (intent.closed): gateways refuse them from then on. */
+  closures?: CredentialClosedNotice[];
 }
 
 export interface ReconcilePolicy {
@@ -102,7 +105,7 @@ export function noticeEventIds(value: Buffer | null): string[] | null {
 const MAX_NOTICE_BYTES = 1024 * 1024;
 
 /** An event as the ledger holds it: what the reconciler judges. */
-interface LedgeredEvent extends LedgerNotice {
+export interface LedgeredEvent extends LedgerNotice {
   position: string;
   payload: unknown;
 }
@@ -115,16 +118,31 @@ interface LedgeredEvent extends LedgerNotice {
  * such event is in the ledger.
  */
 export async function reconcileNotice(pool: Pool, eventId: string, policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<(ReconcileOutcome & { type: string }) | null> {
+  return (await reconcileNotices(pool, [eventId], policy, now))[0]!;
+}
+
+/**
+ * Several events, in order, in one transaction: one commit (one WAL flush) for all of them, which is what lets the
+ * reconciler keep up with a fleet. All or none: on error nothing is applied, and the caller may retry them singly.
+ */
+export async function reconcileNotices(pool: Pool, eventIds: string[], policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<Array<(ReconcileOutcome & { type: string }) | null>> {
   return withTransaction(pool, async (client) => {
-    const n = await readLedgered(client, eventId);
-    if (!n) return null;
-    let out = NONE;
-    if (n.type === 'intent.declared') out = await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload, policy, now);
-    else if (n.type === 'intent.closed') await onIntentClosed(client, n, n.payload as IntentClosedPayload);
-    else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
-    else if (n.type === 'authorization.decided') await onDecision(client, n, n.payload as AuthorizationDecidedPayload);
-    return { ...out, type: n.type };
+    const out: Array<(ReconcileOutcome & { type: string }) | null> = [];
+    for (const eventId of eventIds) out.push(await reconcileInTransaction(client, eventId, policy, now));
+    return out;
   });
+}
+
+async function reconcileInTransaction(client: PoolClient, eventId: string, policy: ReconcilePolicy, now: () => Date): Promise<(ReconcileOutcome & { type: string }) | null> {
+  const n = await readLedgered(client, eventId);
+  if (!n) return null;
+  let out = NONE;
+  if (n.type === 'intent.declared') out = await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload, policy, now);
+  else if (n.type === 'intent.closed') out = await onIntentClosed(client, n, n.payload as IntentClosedPayload);
+  else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now);
+  else if (n.type === 'authorization.decided') await onDecision(client, n, n.payload as AuthorizationDecidedPayload);
+  else if (n.type === 'action.observed') out = await onObserved(client, n, n.payload as ActionObservedPayload, policy, now);
+  return { ...out, type: n.type };
 }
 
 /** A ledgered event as the reconciler judges it, read from the ledger (never from the notice). */
@@ -286,7 +304,7 @@ function mergeByCode<T extends { reasonCode: ReasonCode; severity: Severity; det
   return [...by.values()];
 }
 
-async function recordFinding(c: PoolClient, eventId: string, agentId: string, intentId: string | null, tool: string, f: { reasonCode: ReasonCode; severity: Severity; detail: string }): Promise<DriftAlert> {
+export async function recordFinding(c: PoolClient, eventId: string, agentId: string, intentId: string | null, tool: string, f: { reasonCode: ReasonCode; severity: Severity; detail: string }): Promise<DriftAlert> {
   const r = await c.query<{ id: string }>(
     `INSERT INTO drift_findings (action_event_id, agent_id, intent_id, reason_code, severity, detail, tool)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -306,9 +324,18 @@ async function onDecision(c: PoolClient, n: LedgeredEvent, p: AuthorizationDecid
   );
 }
 
-async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPayload): Promise<void> {
+/**
+ * Closing an intent ends its credential. The notice goes out on every delivery of the close (a redelivery re-sends
+ * it, as Kafka may have lost the first), naming the credential whether it ended now or at the first delivery.
+ */
+async function onIntentClosed(c: PoolClient, n: LedgeredEvent, p: IntentClosedPayload): Promise<ReconcileOutcome> {
   await c.query(`UPDATE intents SET status = 'closed', closed_at = $3 WHERE intent_id = $1 AND agent_id = $2 AND status = 'open'`, [p.intentId, n.agentId, n.ts]);
   await c.query(`UPDATE credentials SET status = 'expired' WHERE intent_id = $1 AND agent_id = $2 AND status = 'active'`, [p.intentId, n.agentId]);
+  const ended = await c.query<{ credential_id: string }>(
+    `SELECT c.credential_id FROM credentials c JOIN intents i USING (intent_id) WHERE c.intent_id = $1 AND c.agent_id = $2 AND c.status = 'expired' AND i.status = 'closed'`,
+    [p.intentId, n.agentId],
+  );
+  return { alerts: [], revocations: [], closures: ended.rows.map((r) => ({ type: 'credential.closed', credentialId: r.credential_id, agentId: n.agentId, intentId: p.intentId, closedAt: n.ts })) };
 }
 
 type IntentRow = {
@@ -360,6 +387,8 @@ export async function actionsUnder(c: PoolClient | Pool, intentId: string, agent
 async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
   const seen = await c.query('SELECT 1 FROM actions WHERE event_id = $1', [n.eventId]);
   if ((seen.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
+  // The gateway half: does an observation wait for this report, or must this report wait for an observation?
+  await noteReport(c, n, p, policy, now);
   const chain = await loadChain(c, p.intentId);
   const waitsForIntent = chain !== null && chain[0]!.status === 'pending';
   if (p.intentId !== null && graceOf(policy) > 0 && (waitsForIntent || (chain === null && (await hasGapBefore(c, n.agentId, n.seq))))) {
@@ -378,7 +407,8 @@ async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayloa
 
 async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, chain: IntentView[] | null, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
   const intent = chain?.[0] ?? null;
-  const priorActions = intent && p.intentId !== null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
+  // The budget is the only use of the count: no budget, no count.
+  const priorActions = intent && p.intentId !== null && intent.maxActions != null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
   const verdict = evaluateChain(chain, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts), priorActions }, policy.catalogue);
   await c.query(
     `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)
@@ -389,35 +419,44 @@ async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPay
 
   const alerts: DriftAlert[] = [];
   for (const f of verdict.findings) alerts.push(await recordFinding(c, n.eventId, n.agentId, p.intentId, p.tool, f));
-  const worst = [...alerts].sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0]!;
-  if (!shouldRevoke(worst, { revokeAt: policy.revokeAt })) return { alerts, revocations: [] };
-
   // Revoke the credential of the intent the action claimed; an action that claims no intent we can trust
   // (none, unknown, another agent's) puts every active credential of the agent in doubt.
   const scoped = intent !== null && intent.agentId === n.agentId;
+  return { alerts, revocations: await revokeOnFindings(c, n, scoped ? intent!.intentId : null, alerts, policy, now) };
+}
+
+/**
+ * When the worst of `alerts` is at or above the policy's severity, revokes the agent's active credential for
+ * `intentId` (all of them when null), records why, and returns the notices to publish. `ev` is the event judged:
+ * its production time starts the latency clock.
+ */
+export async function revokeOnFindings(c: PoolClient, ev: { eventId: string; agentId: string; producedAt: string }, intentId: string | null, alerts: DriftAlert[], policy: ReconcilePolicy, now: () => Date): Promise<RevocationNotice[]> {
+  if (alerts.length === 0) return [];
+  const worst = [...alerts].sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0]!;
+  if (!shouldRevoke(worst, { revokeAt: policy.revokeAt })) return [];
   const creds = await c.query<{ credential_id: string; intent_id: string }>(
     `UPDATE credentials SET status = 'revoked', revoked_at = now()
       WHERE agent_id = $1 AND status = 'active' AND ($2::text IS NULL OR intent_id = $2)
       RETURNING credential_id, intent_id`,
-    [n.agentId, scoped ? intent!.intentId : null],
+    [ev.agentId, intentId],
   );
   const revokedAt = now();
-  const latencyMs = revokedAt.getTime() - Date.parse(n.producedAt);
+  const latencyMs = revokedAt.getTime() - Date.parse(ev.producedAt);
   const revocations: RevocationNotice[] = [];
   for (const cr of creds.rows) {
     await c.query(
       `INSERT INTO revocations (credential_id, agent_id, intent_id, finding_id, action_event_id, reason_code, severity, action_produced_at, revoked_at, latency_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [cr.credential_id, n.agentId, cr.intent_id, worst.findingId, n.eventId, worst.reasonCode, worst.severity, n.producedAt, revokedAt.toISOString(), latencyMs],
+      [cr.credential_id, ev.agentId, cr.intent_id, worst.findingId, ev.eventId, worst.reasonCode, worst.severity, ev.producedAt, revokedAt.toISOString(), latencyMs],
     );
-    revocations.push({ type: 'credential.revoked', credentialId: cr.credential_id, agentId: n.agentId, intentId: cr.intent_id, actionEventId: n.eventId, reasonCode: worst.reasonCode, severity: worst.severity, revokedAt: revokedAt.toISOString(), latencyMs });
+    revocations.push({ type: 'credential.revoked', credentialId: cr.credential_id, agentId: ev.agentId, intentId: cr.intent_id, actionEventId: ev.eventId, reasonCode: worst.reasonCode, severity: worst.severity, revokedAt: revokedAt.toISOString(), latencyMs });
     worst.credentialsRevoked.push(cr.credential_id);
   }
-  return { alerts, revocations };
+  return revocations;
 }
 
 /** A redelivered action: nothing changes, but what it caused is returned for re-sending (Kafka may have lost it). */
-async function replayOutcome(c: PoolClient, actionEventId: string): Promise<ReconcileOutcome> {
+export async function replayOutcome(c: PoolClient, actionEventId: string): Promise<ReconcileOutcome> {
   const f = await c.query<{ id: string; agent_id: string; intent_id: string | null; reason_code: ReasonCode; severity: Severity; detail: string; tool: string }>(
     'SELECT id, agent_id, intent_id, reason_code, severity, detail, tool FROM drift_findings WHERE action_event_id = $1 ORDER BY id',
     [actionEventId],

@@ -1,9 +1,10 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../../services/common/config';
 import type { Logger } from '../../services/common/logger';
 import { commitThrough, watchConsumer } from '../../services/common/kafka';
-import { reconcileNotice, parseLedgerMessage, judgeOverdue, settleOverdueIntents, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { reconcileNotice, reconcileNotices, parseLedgerMessage, judgeOverdue, settleOverdueIntents, graceOf, ReconcilePolicy, ReconcileOutcome } from './reconcileNotice';
+import { judgeUnmatched } from './gatewayMatch';
 import { handleIntegrityFindings, type IntegrityAlert } from './integrityRevocation';
 
 export class ReconcilerMetrics {
@@ -14,11 +15,30 @@ export class ReconcilerMetrics {
   revocations = 0;
   /** Actions judged after waiting for their intent past the grace window. */
   overdue = 0;
+  /** Observations and gateway-only reports judged after waiting for the other side past the grace window. */
+  unmatched = 0;
+  /** Credentials ended by intent.closed, announced to gateways. */
+  closures = 0;
   /** Integrity findings acted on (revoked at or above revokeAt). */
   integrity = 0;
   snapshot() {
-    return { notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue, integrity: this.integrity };
+    return {
+      notices: this.notices, ignored: this.ignored, actions: this.actions, findings: this.findings, revocations: this.revocations, overdue: this.overdue,
+      unmatched: this.unmatched, closures: this.closures, integrity: this.integrity,
+    };
   }
+}
+
+/** Lanes side by side within one partition's batch (each holds a database connection while it works). */
+export const RECONCILE_LANES = 4;
+/** Events applied per transaction in a lane: one commit for up to this many, and revocations wait for it. */
+export const CHUNK_EVENTS = 32;
+
+/** The lane of an agent's messages: a hash of the record key, so one agent always lands in the same lane. */
+function laneOf(key: Buffer | null): number {
+  let h = 0;
+  for (const b of key ?? []) h = (h * 31 + b) >>> 0;
+  return h % RECONCILE_LANES;
 }
 
 export interface Reconciler {
@@ -32,8 +52,9 @@ export interface Reconciler {
 
 /**
  * Reads the ledger topic (events that passed ingest), reconciles each action against its intent, and sends drift
- * alerts and revocations. Messages are handled one at a time, in order per agent, so that a revocation is never
- * waiting behind a whole batch; the offset is committed after each message's transaction.
+ * alerts and revocations. Messages are handled in order per agent, several agents at a time (RECONCILE_LANES),
+ * each in its own transaction, and what they cause is sent as soon as it commits, so that a revocation is never
+ * waiting behind a whole batch; offsets are committed once per batch.
  */
 export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, policy: ReconcilePolicy, log: Logger): Promise<Reconciler> {
   const metrics = new ReconcilerMetrics();
@@ -50,46 +71,94 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
     partitionsConsumedConcurrently: config.partitions,
     eachBatch: async (payload) => {
       const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-      let last: string | null = null;
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        const parsed = parseLedgerMessage(message.value);
-        if (parsed === null) {
-          // Not a ledger notice: nothing to reconcile, and no reason to stop the partition over it.
-          metrics.ignored += 1;
-          log.error('ledger topic message is not a ledger notice; ignored', { partition: batch.partition, offset: message.offset });
-        }
-        if (parsed && parsed.integrityIds.length > 0) {
-          const out = await handleIntegrityFindings(pool, policy.revokeAt, parsed.integrityIds);
-          metrics.integrity += out.handled;
-          await publish(out);
-        }
-        for (const eventId of parsed?.eventIds ?? []) {
-          const out = await reconcileNotice(pool, eventId, policy);
-          if (out === null) {
-            metrics.ignored += 1;
-            log.error('ledger topic message names no ledgered event; ignored', { partition: batch.partition, offset: message.offset, eventId });
-            continue;
+      // Lanes by agent (the record key): an agent's messages stay in order in one lane, lanes run side by side, and
+      // each lane applies its messages a few at a time in one transaction, so one partition's backlog costs a
+      // commit per chunk rather than a round trip and a commit per event.
+      const lanes: KafkaMessage[][] = Array.from({ length: RECONCILE_LANES }, () => []);
+      for (const m of batch.messages) lanes[laneOf(m.key)]!.push(m);
+      const done = new Set<string>();
+      const work = async (lane: KafkaMessage[]) => {
+        for (let i = 0; i < lane.length; ) {
+          if (!isRunning() || isStale()) return;
+          const chunk: KafkaMessage[] = [];
+          let events = 0;
+          while (i < lane.length && (chunk.length === 0 || events < CHUNK_EVENTS)) {
+            chunk.push(lane[i]!);
+            events += parseLedgerMessage(lane[i]!.value)?.eventIds.length ?? 0;
+            i++;
           }
-          metrics.notices += 1;
-          if (out.type === 'action.reported') metrics.actions += 1;
-          // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
-          await publish(out);
+          await handle(batch.partition, chunk);
+          for (const m of chunk) done.add(m.offset);
+          await heartbeat();
         }
-        resolveOffset(message.offset);
-        last = message.offset;
-        await heartbeat();
+      };
+      const results = await Promise.allSettled(lanes.filter((l) => l.length > 0).map(work));
+      // Committed through the last message before the first one not done: a crash or a failed lane replays the
+      // rest, which reconcileNotice makes harmless.
+      let last: string | null = null;
+      for (const m of batch.messages) {
+        if (!done.has(m.offset)) break;
+        last = m.offset;
       }
-      // Committed once per batch: a crash before this replays the batch, which reconcileNotice makes harmless.
       if (last !== null) {
+        resolveOffset(last);
         await commitThrough(payload, last);
       }
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
     },
   });
-  async function publish(out: { alerts: Array<ReconcileOutcome['alerts'][number] | IntegrityAlert>; revocations: ReconcileOutcome['revocations'] }): Promise<void> {
+  /** Reconciles the events of these messages in one transaction (singly if that fails), then sends what they caused. */
+  async function handle(partition: number, messages: KafkaMessage[]): Promise<void> {
+    const ids: Array<{ eventId: string; offset: string }> = [];
+    const integrityIds: string[] = [];
+    for (const message of messages) {
+      const parsed = parseLedgerMessage(message.value);
+      if (parsed === null) {
+        // Not a ledger notice: nothing to reconcile, and no reason to stop the partition over it.
+        metrics.ignored += 1;
+        log.error('ledger topic message is not a ledger notice; ignored', { partition, offset: message.offset });
+      }
+      for (const eventId of parsed?.eventIds ?? []) ids.push({ eventId, offset: message.offset });
+      integrityIds.push(...(parsed?.integrityIds ?? []));
+    }
+    if (integrityIds.length > 0) {
+      // A fork or a gap in an agent's chain: its credentials are revoked before its next events are judged.
+      const out = await handleIntegrityFindings(pool, policy.revokeAt, integrityIds);
+      metrics.integrity += out.handled;
+      await publish(out);
+    }
+    if (ids.length === 0) return;
+    let outs: Awaited<ReturnType<typeof reconcileNotices>>;
+    try {
+      outs = await reconcileNotices(pool, ids.map((x) => x.eventId), policy);
+    } catch (e) {
+      // One event may be the trouble (or a deadlock with another lane): apply them one by one, in order.
+      log.warn('reconciling a chunk failed; retrying its events one at a time', { partition, events: ids.length, error: (e as Error).message });
+      outs = [];
+      for (const x of ids) outs.push(await reconcileNotice(pool, x.eventId, policy));
+    }
+    // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
+    const caused: ReconcileOutcome = { alerts: [], revocations: [], closures: [] };
+    outs.forEach((out, i) => {
+      if (out === null) {
+        metrics.ignored += 1;
+        log.error('ledger topic message names no ledgered event; ignored', { partition, offset: ids[i]!.offset, eventId: ids[i]!.eventId });
+        return;
+      }
+      metrics.notices += 1;
+      if (out.type === 'action.reported') metrics.actions += 1;
+      caused.alerts.push(...out.alerts);
+      caused.revocations.push(...out.revocations);
+      caused.closures!.push(...(out.closures ?? []));
+    });
+    await publish(caused);
+  }
+  async function publish(out: { alerts: Array<ReconcileOutcome['alerts'][number] | IntegrityAlert>; revocations: ReconcileOutcome['revocations']; closures?: ReconcileOutcome['closures'] }): Promise<void> {
     const sends = [];
-    if (out.revocations.length > 0) {
-      sends.push({ topic: config.topics.revocations, messages: out.revocations.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
+    const ended = [...out.revocations, ...(out.closures ?? [])];
+    if (ended.length > 0) {
+      sends.push({ topic: config.topics.revocations, messages: ended.map((r) => ({ key: r.agentId, value: JSON.stringify(r) })) });
     }
     if (out.alerts.length > 0) {
       sends.push({ topic: config.topics.alerts, messages: out.alerts.map((a) => ({ key: a.agentId, value: JSON.stringify(a) })) });
@@ -97,12 +166,14 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
     if (sends.length > 0) await producer.sendBatch({ topicMessages: sends });
     metrics.findings += out.alerts.length;
     metrics.revocations += out.revocations.length;
+    metrics.closures += out.closures?.length ?? 0;
     for (const r of out.revocations) log.info('credential revoked', { agentId: r.agentId, intentId: r.intentId, reason: r.reasonCode, latencyMs: r.latencyMs });
   }
 
-  // Actions that waited for their intent past the grace window are judged without it, and integrity findings no
-  // announcement brought are acted on. Swept at a quarter of the window (at least every 50 ms, at most every 5 s),
-  // so a verdict comes at most ~1.25 windows after arrival.
+  // What waited past the grace window is judged without what it waited for: delegated intents without their parent,
+  // actions without their intent, observations and gateway-only reports without each other (unreported,
+  // unobserved); and integrity findings whose announcement was lost are acted on. Swept at a quarter of the window
+  // (at least every 50 ms, at most every 5 s), so a verdict comes at most ~1.25 windows after arrival.
   const sweepMs = Math.min(5_000, Math.max(50, Math.floor(graceOf(policy) / 4)));
   let sweeping: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -123,7 +194,12 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
           metrics.overdue += out.judged;
           await publish(out);
         }
-        // Integrity findings whose announcement was lost (ingest crashed after its commit): handled here instead.
+        for (;;) {
+          const out = await judgeUnmatched(pool, policy);
+          if (out.judged === 0) break;
+          metrics.unmatched += out.judged;
+          await publish(out);
+        }
         for (;;) {
           const out = await handleIntegrityFindings(pool, policy.revokeAt, null);
           if (out.handled === 0) break;

@@ -3,6 +3,7 @@ import { IntentDeclaredPayload, IntentClosedPayload } from './intent';
 import { ActionReportedPayload } from './action';
 import { AuthorizationDecidedPayload } from './decision';
 import { AnalystActivityPayload } from './analyst';
+import { ActionObservedPayload } from './observation';
 import { Rfc3339Utc } from './time';
 
 /** Agent, key and event ids: 1-128 chars of [A-Za-z0-9._:@/-]. */
@@ -10,7 +11,7 @@ export const ID_PATTERN = /^[A-Za-z0-9._:@\/-]{1,128}$/;
 const Id = z.string().min(1).max(128).regex(ID_PATTERN, 'ids are 1-128 chars of [A-Za-z0-9._:@/-]');
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
 
-export const EVENT_TYPES = ['intent.declared', 'action.reported', 'intent.closed', 'authorization.decided', 'analyst.activity'] as const;
+export const EVENT_TYPES = ['intent.declared', 'action.reported', 'intent.closed', 'authorization.decided', 'analyst.activity', 'action.observed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 const base = {
@@ -34,6 +35,7 @@ export const Envelope = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('intent.closed'), payload: IntentClosedPayload }).strict(),
   z.object({ ...base, type: z.literal('authorization.decided'), payload: AuthorizationDecidedPayload }).strict(),
   z.object({ ...base, type: z.literal('analyst.activity'), payload: AnalystActivityPayload }).strict(),
+  z.object({ ...base, type: z.literal('action.observed'), payload: ActionObservedPayload }).strict(),
 ]);
 export type Envelope = z.infer<typeof Envelope>;
 export type UnsignedEnvelope = Omit<Envelope, 'sig'>;

@@ -5,3 +5,5 @@ export * from './time';
 export * from './digest';
 export * from './decision';
 export * from './analyst';
+export * from './observation';
+export * from './revocationNotice';

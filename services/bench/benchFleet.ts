@@ -11,7 +11,7 @@ export interface FleetAgent {
   events: SentEvent[];
 }
 
-function nodeAgentKey(agentId: string): AgentKey {
+export function nodeAgentKey(agentId: string): AgentKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
   const pk = new Uint8Array(raw);

@@ -15,6 +15,7 @@ import { buildFleet, FleetAgent } from './benchFleet';
 import type { Producer } from 'kafkajs';
 import type { Pool } from 'pg';
 import { verifyCeiling, kafkaConsumeCeiling, copyCeiling } from './ceilings';
+import { runRevocationBench } from './revocationBench';
 
 export interface BenchOptions {
   agents: number;
@@ -23,6 +24,28 @@ export interface BenchOptions {
   consumers?: number;
   reportPath?: string;
   print?: (line: string) => void;
+  /** Which sections to run: ingest throughput, revocation latency, or both (default). */
+  section?: 'ingest' | 'revocation' | 'all';
+  /** Revocation section: drifting agents measured (default 100) and the fleet load in events/s (default 1200). */
+  revocationSamples?: number;
+  revocationRate?: number;
+}
+
+/** The benchmark's sections, one report: `ingest` (throughput against ceilings) and `revocation` (drift to refusal). */
+export async function runBench(opts: BenchOptions): Promise<Record<string, unknown>> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const section = opts.section ?? 'all';
+  let report: Record<string, unknown> = { machine: { cpus: os.cpus().length, node: process.version } };
+  if (section !== 'revocation') report = { ...report, ...(await runIngestBench({ ...opts, print })) };
+  if (section !== 'ingest') {
+    if (section === 'all') print('');
+    report.revocation = await runRevocationBench({ samples: opts.revocationSamples ?? 100, rate: opts.revocationRate ?? 1200, consumers: opts.consumers, print });
+  }
+  if (opts.reportPath) {
+    writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
+    print(`report     ${opts.reportPath}`);
+  }
+  return report;
 }
 
 /**
@@ -30,8 +53,8 @@ export interface BenchOptions {
  * consumer (its own process, as deployed) verifies and ledgers them. Then, in the same run and on the same data,
  * the ceilings our rate is compared with: native verify on one core, a raw Kafka consume, a raw COPY.
  */
-export async function runBench(opts: BenchOptions): Promise<Record<string, unknown>> {
-  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+async function runIngestBench(opts: BenchOptions & { print: (line: string) => void }): Promise<Record<string, unknown>> {
+  const print = opts.print;
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const config = loadConfig({ ...process.env, IL_TOPIC_PREFIX: prefix });
   const servers = await ensureServices();
@@ -114,10 +137,6 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     print(`ingest     ${report.ingest.eventsPerSecond} events/s end to end (every signature verified), latency p50 ${report.ingest.p50Ms} ms, p99 ${report.ingest.p99Ms} ms`);
     print(`ceilings   verify ${report.ceilings.verifyPerSecond}/s on one core, raw Kafka consume ${report.ceilings.kafkaConsumePerSecond}/s, raw COPY ${report.ceilings.copyRowsPerSecond} rows/s`);
     print(`ratio      ${report.ingest.ratioToCeiling} of the smallest ceiling (${smallest[0]})`);
-    if (opts.reportPath) {
-      writeFileSync(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
-      print(`report     ${opts.reportPath}`);
-    }
     return report;
   } finally {
     await producer.disconnect().catch(() => undefined);

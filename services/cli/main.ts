@@ -11,6 +11,7 @@ Usage:
   intent-ledger services up|down|status                    the project's own Kafka and Postgres on 127.0.0.1
   intent-ledger migrate                                    apply the SQL migrations
   intent-ledger bench [--agents N] [--events N] [--consumers N] [--report FILE]  ingest throughput against the same run's ceilings
+        [--section ingest|revocation|all] [--samples N] [--rate N]      and drift -> gateway refusal latency under fleet load
   intent-ledger ingest                                     run the ingest consumer until interrupted
   intent-ledger reconcile                                  run the reconciler until interrupted
   intent-ledger authz                                      run the request-time authorisation endpoint (needs IL_AUTHZ_TOKEN)
@@ -24,6 +25,8 @@ Usage:
   intent-ledger alerts                                     deliver drift alerts to the sinks in IL_ALERT_SINKS until interrupted
   intent-ledger alerts status [--json]                     delivery state per sink: delivered, pending, failed, last errors
   intent-ledger alerts retry [--sink NAME]                 put failed deliveries back in the queue (after fixing the cause)
+  intent-ledger broker                                     run the credential broker (HTTP) until interrupted
+  intent-ledger gateway                                    run the demo tool gateway (HTTP) until interrupted
   intent-ledger verify [--public-key KEY] [--json]         re-check every signature, chain and signed tree head
   intent-ledger verify --proof FILE [--public-key KEY]     check an inclusion proof, with no database
   intent-ledger verify --bundle FILE [--public-key KEY]    check an evidence bundle (from the API), with no database
@@ -46,7 +49,7 @@ Environment: see README.md (KAFKA_BROKERS, DATABASE_URL, IL_REVOKE_AT_SEVERITY, 
 const OPTIONS = {
   traces: 'value', report: 'value', catalogue: 'value', 'no-adversarial': 'flag', help: 'flag', agents: 'value', events: 'value', consumers: 'value',
   'public-key': 'value', proof: 'value', bundle: 'value', json: 'flag', sink: 'value',
-  agent: 'value', intent: 'value', reason: 'value', severity: 'value', since: 'value', until: 'value', limit: 'value', cursor: 'value', note: 'value', out: 'value', all: 'flag',
+  agent: 'value', intent: 'value', reason: 'value', severity: 'value', since: 'value', until: 'value', limit: 'value', cursor: 'value', note: 'value', out: 'value', all: 'flag', section: 'value', samples: 'value', rate: 'value',
 } as const;
 
 function requireFile(file: string, what: string): string {
@@ -102,11 +105,16 @@ async function main(argv: string[]): Promise<number> {
       };
       const agents = positive(options.agents, 'agents', 1000);
       const events = positive(options.events, 'events', 30_000);
+      const section = options.section === undefined ? 'all' : String(options.section);
+      if (section !== 'all' && section !== 'ingest' && section !== 'revocation') throw new UsageError(`--section must be ingest, revocation or all; got "${section}"`);
       await runBench({
         agents,
         eventsPerAgent: Math.max(1, Math.ceil(events / agents)),
         consumers: options.consumers === undefined ? undefined : positive(options.consumers, 'consumers', 1),
         reportPath: options.report ? path.resolve(String(options.report)) : undefined,
+        section,
+        revocationSamples: positive(options.samples, 'samples', 100),
+        revocationRate: positive(options.rate, 'rate', 1200),
       });
       return 0;
     }
@@ -152,6 +160,11 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'status') return runAlertsStatus(options);
       if (rest[0] === 'retry') return runAlertsRetry(options);
       throw new UsageError(`unknown alerts command "${rest[0]}"; use \`intent-ledger alerts\`, \`alerts status\` or \`alerts retry\``);
+    }
+    case 'broker':
+    case 'gateway': {
+      const { runHttpServiceCommand } = await import('./runHttpService');
+      return runHttpServiceCommand(cmd);
     }
     case 'verify': {
       const { runVerify } = await import('./integrityCommands');

@@ -23,7 +23,8 @@ export async function runConsumerCommand(which: 'ingest' | 'reconcile' | 'alerts
   await migrate(servers.databaseUrl);
   const kafka = createKafka(servers.kafkaBrokers, `${config.clientId}-${which}`, config.logLevel);
   await ensureTopics(kafka, config);
-  const pool = createPool(servers.databaseUrl);
+  // The reconciler works several agents per partition at once (RECONCILE_LANES), each holding a connection.
+  const pool = createPool(servers.databaseUrl, which === 'reconcile' ? 16 : 10);
   const running =
     which === 'ingest'
       ? await startIngestConsumer(kafka, pool, config, log)

@@ -35,6 +35,26 @@ export interface Config {
   /** The analyst API (intent-ledger api) and its clients (the CLI's drift/agents/revoke commands). */
   api: { host: string; port: number; tokensFile: string | null; keyFile: string | null; agentId: string; url: string; token: string | null };
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The credential broker (services/broker). */
+  broker: {
+    port: number;
+    /** How clients address it; proofs name `<url>/token` etc. Null: http://127.0.0.1:<port>. */
+    url: string | null;
+    /** Its token-signing key (mode 0600). Null: <IL_CACHE_DIR>/broker-key.json. */
+    keyFile: string | null;
+    /** The broker's public key (base64url) that gateways pin. Null: read it from the key file. */
+    publicKey: string | null;
+  };
+  /** The demo tool gateway (services/gateway). */
+  gateway: {
+    port: number;
+    url: string | null;
+    /** The gateway's own registered identity, which signs action.observed. */
+    agentId: string;
+    keyFile: string | null;
+  };
+  /** How old a DPoP proof may be when it arrives. */
+  dpopMaxAgeMs: number;
 }
 
 /** A setting that cannot be used; the message names the variable, its value and what it should be. */
@@ -98,15 +118,26 @@ function severity(env: NodeJS.ProcessEnv, name: string): Severity | null {
   return raw as Severity;
 }
 
-function apiUrl(raw: string): string {
-  let u: URL;
+/** An http(s) origin with no path, query or fragment (a trailing slash is dropped); null when unset. */
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let u: URL | null = null;
   try {
     u = new URL(raw);
   } catch {
-    throw new ConfigError(`IL_API_URL must be an http(s) URL; got "${raw}"`);
+    // reported below
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`IL_API_URL must be an http(s) URL; got "${raw}"`);
-  return raw.replace(/\/+$/, '');
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash || u.username) {
+    throw new ConfigError(`${name} must be an http:// or https:// URL without query, fragment or credentials; got "${raw}"`);
+  }
+  return u.toString().replace(/\/$/, '');
+}
+
+function id(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
+  const v = str(env, name, dflt);
+  if (!/^[A-Za-z0-9._:@\/-]{1,128}$/.test(v)) throw new ConfigError(`${name} must be 1-128 chars of [A-Za-z0-9._:@/-]; got "${v}"`);
+  return v;
 }
 
 /** A bearer token short enough to guess is no token: at least 32 characters (e.g. `openssl rand -hex 32`). */
@@ -156,17 +187,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: int(env, 'IL_AUTHZ_PORT', 58080, 0, 65535),
       token: authzToken(env),
       keyFile: env.IL_AUTHZ_KEY_FILE ? path.resolve(env.IL_AUTHZ_KEY_FILE) : null,
-      agentId: str(env, 'IL_AUTHZ_AGENT_ID', 'svc:authz'),
+      agentId: id(env, 'IL_AUTHZ_AGENT_ID', 'svc:authz'),
     },
     api: {
       host: str(env, 'IL_API_HOST', '127.0.0.1'),
       port: int(env, 'IL_API_PORT', 58081, 0, 65535),
       tokensFile: env.IL_API_TOKENS_FILE ? path.resolve(env.IL_API_TOKENS_FILE) : null,
       keyFile: env.IL_API_KEY_FILE ? path.resolve(env.IL_API_KEY_FILE) : null,
-      agentId: str(env, 'IL_API_AGENT_ID', 'svc:api'),
-      url: apiUrl(str(env, 'IL_API_URL', `http://127.0.0.1:${int(env, 'IL_API_PORT', 58081, 0, 65535)}`)),
+      agentId: id(env, 'IL_API_AGENT_ID', 'svc:api'),
+      url: httpUrl(env, 'IL_API_URL') ?? `http://127.0.0.1:${int(env, 'IL_API_PORT', 58081, 0, 65535)}`,
       token: env.IL_API_TOKEN ? env.IL_API_TOKEN : null,
     },
     logLevel: level as Config['logLevel'],
+    broker: {
+      port: int(env, 'IL_BROKER_PORT', 59480, 0, 65535),
+      url: httpUrl(env, 'IL_BROKER_URL'),
+      keyFile: env.IL_BROKER_KEY_FILE ? path.resolve(env.IL_BROKER_KEY_FILE) : null,
+      publicKey: str(env, 'IL_BROKER_PUBLIC_KEY', '') || null,
+    },
+    gateway: {
+      port: int(env, 'IL_GATEWAY_PORT', 59481, 0, 65535),
+      url: httpUrl(env, 'IL_GATEWAY_URL'),
+      agentId: id(env, 'IL_GATEWAY_ID', 'gateway'),
+      keyFile: env.IL_GATEWAY_KEY_FILE ? path.resolve(env.IL_GATEWAY_KEY_FILE) : null,
+    },
+    dpopMaxAgeMs: int(env, 'IL_DPOP_MAX_AGE_MS', 60_000, 1_000, 3_600_000),
   };
 }

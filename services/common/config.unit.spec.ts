@@ -48,4 +48,16 @@ describe('loadConfig', () => {
     expect(reason(() => loadConfig({ IL_REVOKE_AT_SEVERITY: 'severe' }))).toMatch(/^CONFIG_INVALID: IL_REVOKE_AT_SEVERITY must be one of low, medium, high, critical/);
     expect(reason(() => loadConfig({ IL_TOPIC_PREFIX: 'a b' }))).toMatch(/^CONFIG_INVALID: IL_TOPIC_PREFIX/);
   });
+
+  it('has the broker and gateway defaults, and refuses URLs and ids it cannot use', () => {
+    const c = loadConfig({});
+    expect(c.broker).toEqual({ port: 59480, url: null, keyFile: null, publicKey: null });
+    expect(c.gateway).toEqual({ port: 59481, url: null, agentId: 'gateway', keyFile: null });
+    expect(c.dpopMaxAgeMs).toBe(60000);
+    expect(loadConfig({ IL_BROKER_URL: 'https://broker.example/' }).broker.url).toBe('https://broker.example');
+    expect(reason(() => loadConfig({ IL_GATEWAY_URL: 'ftp://gw' }))).toMatch(/^CONFIG_INVALID: IL_GATEWAY_URL must be an http/);
+    expect(reason(() => loadConfig({ IL_BROKER_URL: 'http://b/x?y=1' }))).toMatch(/^CONFIG_INVALID: IL_BROKER_URL/);
+    expect(reason(() => loadConfig({ IL_GATEWAY_ID: 'a b' }))).toMatch(/^CONFIG_INVALID: IL_GATEWAY_ID/);
+    expect(reason(() => loadConfig({ IL_DPOP_MAX_AGE_MS: '10' }))).toMatch(/^CONFIG_INVALID: IL_DPOP_MAX_AGE_MS must be an integer from 1000/);
+  });
 });

@@ -11,14 +11,19 @@ export class HttpError extends IntentLedgerError {
     super(code, message);
   }
 }
+/** The same refusal under the name the OAuth-shaped endpoints (broker, gateway) use. */
+export { HttpError as HttpRequestError };
 
-export const tooLarge = (max: number) => new HttpError(413, 'TOO_LARGE', `request bodies are limited to ${max} bytes`);
+export const tooLarge = (max: number, code = 'TOO_LARGE') => new HttpError(413, code, `request bodies are limited to ${max} bytes`);
 
-/** The body, up to `max` bytes; past it the rest is read and dropped (not kept), so the 413 still reaches the caller. */
-export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * The body, up to `max` bytes; past it the rest is read and dropped (not kept), so the 413 still reaches the caller
+ * instead of a reset connection. `code` is the reason code of that 413.
+ */
+export function readBody(req: IncomingMessage, max: number, code = 'TOO_LARGE'): Promise<Buffer> {
   if (Number(req.headers['content-length'] ?? 0) > max) {
     req.resume();
-    return Promise.reject(tooLarge(max));
+    return Promise.reject(tooLarge(max, code));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -31,9 +36,36 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => (size > max ? reject(tooLarge(max)) : resolve(Buffer.concat(chunks))));
+    req.on('end', () => (size > max ? reject(tooLarge(max, code)) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
+}
+
+/**
+ * The parameters of a form (`application/x-www-form-urlencoded`, as OAuth endpoints take them) or a JSON object. A
+ * form parameter given twice is refused (RFC 6749 §3.1).
+ */
+export function parseParams(req: IncomingMessage, body: Buffer): Record<string, unknown> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of new URLSearchParams(body.toString('utf8'))) {
+      if (Object.hasOwn(out, k)) throw new HttpError(400, 'invalid_request', `parameter ${k} given more than once`);
+      out[k] = v;
+    }
+    return out;
+  }
+  if (type === 'application/json') {
+    let v: unknown;
+    try {
+      v = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'invalid_request', 'body is not JSON');
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'invalid_request', 'body must be a JSON object');
+    return v as Record<string, unknown>;
+  }
+  throw new HttpError(415, 'invalid_request', 'body must be application/json or application/x-www-form-urlencoded');
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -45,4 +77,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, e: HttpError): void {
   sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+}
+
+/** The one header value, or undefined when absent or repeated (a repeated DPoP header is an error, RFC 9449 §4.3). */
+export function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.headersDistinct[name.toLowerCase()];
+  return raw && raw.length === 1 ? raw[0] : undefined;
 }

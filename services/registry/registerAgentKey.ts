@@ -7,6 +7,8 @@ export interface KeyRegistration {
   agentId: string;
   publicKey: Uint8Array;
   displayName?: string;
+  /** `gateway`: a tool gateway, the only kind of party whose action.observed events the reconciler believes. */
+  role?: 'agent' | 'gateway';
 }
 
 /**
@@ -24,10 +26,14 @@ export async function registerAgentKey(pool: Pool, reg: KeyRegistration): Promis
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('INSERT INTO agents (agent_id, display_name) VALUES ($1, $2) ON CONFLICT (agent_id) DO NOTHING', [
+    const role = reg.role ?? 'agent';
+    await client.query('INSERT INTO agents (agent_id, display_name, role) VALUES ($1, $2, $3) ON CONFLICT (agent_id) DO NOTHING', [
       reg.agentId,
       reg.displayName ?? null,
+      role,
     ]);
+    const existing = (await client.query<{ role: string }>('SELECT role FROM agents WHERE agent_id = $1', [reg.agentId])).rows[0]!;
+    if (existing.role !== role) throw new KeyRegistrationRefused('ROLE_CONFLICT', `${reg.agentId} is registered as ${existing.role}, not ${role}`);
     await client.query(
       "INSERT INTO agent_heads (agent_id, last_seq, last_hash) VALUES ($1, 0, '') ON CONFLICT (agent_id) DO NOTHING",
       [reg.agentId],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import type { AgentKey } from './agentKey';
-import type { AnalystActivityPayload, AuthorizationDecidedPayload, Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
+import type { ActionObservedPayload, AnalystActivityPayload, AuthorizationDecidedPayload, Envelope, EventType, IntentDeclaredPayload, Target } from '../../schema/events';
 import type { ToolCatalogue } from '../../schema/catalogue';
 import { authorize as evaluate, type Decision } from '../../consumers/reconciler/authorize';
 import type { IntentView } from '../../consumers/reconciler/evaluateAction';
@@ -200,6 +200,14 @@ export class AgentClient {
     const local = a.intentId === null ? undefined : this.intents.get(a.intentId);
     if (local) local.actions += 1;
     return { actionId, event };
+  }
+
+  /**
+   * For a tool gateway: records a call it saw and let through, about another agent (`subjectAgentId`). Signed with
+   * this client's key, which must be registered with the gateway role for the reconciler to believe it.
+   */
+  async observeAction(o: Omit<ActionObservedPayload, 'observationId'> & { observationId?: string }): Promise<SentEvent> {
+    return this.emit('action.observed', { ...o, observationId: o.observationId ?? `obs_${randomUUID()}` });
   }
 
   async closeIntent(intentId: string, outcome: 'completed' | 'failed' | 'abandoned' = 'completed'): Promise<SentEvent> {

@@ -4,3 +4,5 @@ export { EventNotDelivered } from '../common/errors';
 export { createAgentProducer } from './agentProducer';
 export { createAgentKey, loadOrCreateAgentKey, keyIdFor } from './agentKey';
 export type { AgentKey } from './agentKey';
+export { CredentialClient, CredentialRefused } from './credentialClient';
+export type { IssuedCredential, ToolCallResult } from './credentialClient';
