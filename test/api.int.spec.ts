@@ -166,7 +166,25 @@ describe('analyst API (real Kafka + Postgres)', () => {
     const file = path.join(dir, 'bundle.json');
     writeFileSync(file, JSON.stringify(bundle));
     const good = await cli(['verify', '--bundle', file, '--public-key', Buffer.from(ledgerKey.publicKey).toString('base64url')]);
-    expect([good.code, good.stdout.split('\n')[0]]).toEqual([0, `bundle OK: intent ${intentId}: 3 events, signatures and chains check out; 3 proven in the ledger's tree of ${bundle.treeHead.treeSize} leaves signed ${bundle.treeHead.timestamp}`]);
+    expect([good.code, good.stdout.split('\n')[0]]).toEqual([0, `bundle OK: intent ${intentId}: 3 events, signatures and unbroken chains check out; 3 proven in the ledger's tree of ${bundle.treeHead.treeSize} leaves signed ${bundle.treeHead.timestamp}`]);
+    // Without a pinned ledger key the same file only shows itself consistent: not a pass.
+    const unpinned = await cli(['verify', '--bundle', file], { IL_LEDGER_KEY_FILE: path.join(dir, 'no-such-key.json'), IL_LEDGER_PUBLIC_KEY: '' });
+    expect([unpinned.code, unpinned.stdout.split('\n')[0]]).toEqual([3, `bundle SELF-CONSISTENT ONLY: intent ${intentId}: 3 events, signatures and unbroken chains check out; 3 proven in the ledger's tree of ${bundle.treeHead.treeSize} leaves signed ${bundle.treeHead.timestamp}`]);
+
+    // Selection tampering: an event left out, one twice, two swapped, another subject.
+    const problem = (b: unknown) => {
+      const c = verifyBundle(Buffer.from(JSON.stringify(b)), trusted);
+      return c.ok ? 'ok' : c.problem;
+    };
+    const ev = bundle.events as unknown[];
+    expect(problem({ ...bundle, events: [ev[0], ev[2]] })).toBe('CHAIN_BROKEN');
+    expect(problem({ ...bundle, events: [ev[1], ev[2]] })).toBe('SUBJECT_MISMATCH');
+    expect(problem({ ...bundle, events: [ev[0], ev[1], ev[1], ev[2]] })).toBe('ORDER_INVALID');
+    expect(problem({ ...bundle, events: [ev[0], ev[2], ev[1]] })).toBe('CHAIN_BROKEN'); // seq 3 cannot follow seq 1
+    expect(problem({ ...bundle, events: [] })).toBe('SUBJECT_MISMATCH');
+    expect(problem({ ...bundle, subject: { kind: 'intent', id: 'int_other' } })).toBe('SUBJECT_MISMATCH');
+    expect(problem({ ...bundle, subject: { kind: 'agent', id: agent.agentId } })).toBe('ok'); // the agent's whole chain is these three
+    expect(problem({ ...bundle, subject: { kind: 'agent', id: 'someone-else' } })).toBe('SUBJECT_MISMATCH');
 
     const raw = Buffer.from(bundle.events[1].raw, 'base64url').toString('utf8').replace('"get_balance"', '"get_balanze"');
     const tampered = { ...bundle, events: bundle.events.map((e: { raw: string }, i: number) => (i === 1 ? { ...e, raw: Buffer.from(raw).toString('base64url') } : e)) };

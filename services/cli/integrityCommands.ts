@@ -111,16 +111,17 @@ function verifyProof(file: string, trusted: TrustedKey | null, json: boolean): n
     throw new UsageError(`cannot read proof file ${file}: ${(e as Error).message}`);
   }
   const check = verifyProofFile(bytes, trusted);
+  const code = check.ok ? (trusted ? 0 : UNPINNED) : 1;
   if (json) {
-    out(JSON.stringify(check, null, 2));
+    out(JSON.stringify({ ...check, pinned: trusted !== null }, null, 2));
   } else if (check.ok) {
-    out(`proof OK: event ${check.eventId} is leaf ${check.leafIndex} of the ledger's tree of ${check.treeSize} leaves, signed ${check.timestamp} by ${check.keyId}`);
-    out(`trusted key from ${check.trust}`);
+    out(`${trusted ? 'proof OK' : 'proof SELF-CONSISTENT ONLY'}: event ${check.eventId} is leaf ${check.leafIndex} of the ledger's tree of ${check.treeSize} leaves, signed ${check.timestamp} by ${check.keyId}`);
+    out(trusted ? `trusted key from ${check.trust}` : unpinned());
   } else {
     out(`PROOF INVALID: ${check.problem}: ${check.detail}`);
     if (check.trust) out(`trusted key from ${check.trust}`);
   }
-  return check.ok ? 0 : 1;
+  return code;
 }
 
 /** `intent-ledger proof <event-id>`: the event's inclusion proof against the latest signed tree head, as JSON. */
@@ -151,17 +152,27 @@ function verifyEvidence(file: string, trusted: TrustedKey | null, json: boolean)
     throw new UsageError(`cannot read evidence bundle ${file}: ${(e as Error).message}`);
   }
   const check = verifyBundle(bytes, trusted);
+  const code = check.ok ? (trusted ? 0 : UNPINNED) : 1;
   if (json) {
     out(JSON.stringify(check, null, 2));
   } else if (check.ok) {
+    const context = check.events - check.subjectEvents;
     out(
-      `bundle OK: ${check.subject.kind} ${check.subject.id}: ${check.events} events, signatures and chains check out; ${check.proven} proven in the ledger's tree of ` +
-        `${check.treeSize} leaves signed ${check.timestamp}` + (check.notYetCovered.length ? `; ${check.notYetCovered.length} ledgered after that head (signature and chain only)` : ''),
+      `${trusted ? 'bundle OK' : 'bundle SELF-CONSISTENT ONLY'}: ${check.subject.kind} ${check.subject.id}: ${check.subjectEvents} events` +
+        (context ? ` (and ${context} other events of the same agents inside their spans)` : '') +
+        `, signatures and unbroken chains check out; ${check.proven} proven in the ledger's tree of ${check.treeSize} leaves signed ${check.timestamp}` +
+        (check.notYetCovered.length ? `; ${check.notYetCovered.length} ledgered after that head (signature and chain only)` : ''),
     );
-    out(`trusted key from ${check.trust}`);
+    out(trusted ? `trusted key from ${check.trust}` : unpinned());
+    out('a bundle cannot show that an agent has no event after the last one it holds; its findings are not signed');
   } else {
     out(`BUNDLE INVALID: ${check.problem}${check.eventId ? ` at event ${check.eventId}` : ''}: ${check.detail}`);
     if (check.trust) out(`trusted key from ${check.trust}`);
   }
-  return check.ok ? 0 : 1;
+  return code;
 }
+
+/** Exit code of a file that checks out against the key it carries, with no ledger key pinned to check that key. */
+const UNPINNED = 3;
+const unpinned = () =>
+  'NOT PINNED: checked against the public key inside the file, which anyone can replace; pass --public-key (or set IL_LEDGER_PUBLIC_KEY) with the key from `intent-ledger ledger-key` (exit 3)';

@@ -16,7 +16,8 @@ export const MAX_BUNDLE_EVENTS = 20_000;
 
 /**
  * Builds the evidence bundle for an intent (its declaration, every action and decision citing it, its close, and
- * the intents delegated from it with theirs) or for an agent (its whole chain), in one read-only snapshot. The
+ * the intents delegated from it with theirs, plus each involved agent's other events between its first and last of
+ * those) or for an agent (its whole chain), in one read-only snapshot. The
  * leaves the head covers are streamed once: every event's audit path is built in that one pass.
  */
 export async function buildEvidenceBundle(pool: Pool, subject: { kind: 'intent' | 'agent'; id: string }, now: () => Date = () => new Date()): Promise<EvidenceBundle> {
@@ -24,13 +25,21 @@ export async function buildEvidenceBundle(pool: Pool, subject: { kind: 'intent' 
 }
 
 async function build(db: ClientBase, subject: { kind: 'intent' | 'agent'; id: string }, now: () => Date): Promise<EvidenceBundle> {
-  const where =
+  // The subject's events, and for an intent every event of each agent involved between its first and last one
+  // there (the context): a verifier can then see each agent's chain unbroken across the span, so no event in it
+  // can have been left out.
+  const subjectEvents =
     subject.kind === 'agent'
-      ? 'e.agent_id = $1'
-      : `e.payload->>'intentId' = ANY(SELECT intent_id FROM intents WHERE intent_id = $1 OR root_intent_id = $1 OR parent_intent_id = $1 UNION SELECT $1::text)`;
+      ? 'SELECT agent_id, min(seq) AS lo, max(seq) AS hi FROM ledger_events WHERE agent_id = $1 GROUP BY agent_id'
+      : `SELECT agent_id, min(seq) AS lo, max(seq) AS hi FROM ledger_events
+          WHERE payload->>'intentId' = ANY(SELECT intent_id FROM intents WHERE intent_id = $1 OR root_intent_id = $1 OR parent_intent_id = $1 UNION SELECT $1::text)
+          GROUP BY agent_id`;
   const rows = (
     await db.query<{ leaf_index: string; event_id: string; event_hash: string; raw_sha256: Buffer; raw: Buffer; agent_id: string; key_id: string }>(
-      `SELECT e.leaf_index, e.event_id, e.event_hash, e.raw_sha256, e.raw, e.agent_id, e.key_id FROM ledger_events e WHERE ${where} ORDER BY e.leaf_index LIMIT ${MAX_BUNDLE_EVENTS + 1}`,
+      `WITH span AS (${subjectEvents})
+       SELECT e.leaf_index, e.event_id, e.event_hash, e.raw_sha256, e.raw, e.agent_id, e.key_id
+         FROM ledger_events e JOIN span s ON e.agent_id = s.agent_id AND e.seq BETWEEN ${subject.kind === 'agent' ? '1' : 's.lo'} AND s.hi
+        ORDER BY e.leaf_index LIMIT ${MAX_BUNDLE_EVENTS + 1}`,
       [subject.id],
     )
   ).rows;

@@ -19,18 +19,38 @@ export type BundleProblem =
   | 'AGENT_KEY_MISSING'
   | 'SIG_INVALID'
   | 'INCLUSION_INVALID'
-  | 'CHAIN_BROKEN';
+  | 'CHAIN_BROKEN'
+  | 'ORDER_INVALID'
+  | 'SUBJECT_MISMATCH';
 
 export type BundleCheck =
-  | { ok: true; subject: EvidenceBundle['subject']; events: number; proven: number; notYetCovered: string[]; treeSize: number; timestamp: string; trust: string }
+  | {
+      ok: true;
+      subject: EvidenceBundle['subject'];
+      events: number;
+      /** Events of the subject itself; the rest are context (other events of the same agents inside the span). */
+      subjectEvents: number;
+      proven: number;
+      notYetCovered: string[];
+      treeSize: number;
+      timestamp: string;
+      trust: string;
+      /** Whether `trust` is a key the caller pinned; if not, the bundle is only shown to be self-consistent. */
+      pinned: boolean;
+    }
   | { ok: false; problem: BundleProblem; detail: string; eventId: string | null; trust: string | null };
 
 /**
  * Checks an evidence bundle with no database: the tree head's signature (by the pinned key; without one, by the key
  * in the bundle, which only shows the bundle is self-consistent), and for every event its bytes against its leaf,
- * its agent's signature under the key the bundle names (whose id must be that key's digest), its inclusion in the
- * signed tree, and, between consecutive events of one agent, the hash chain. Stops at the first problem, naming
- * the event. Events ledgered after the head are checked by signature and chain, and listed as not yet covered.
+ * its agent's signature under the key the bundle names (whose id must be that key's digest) and its inclusion in
+ * the signed tree. Then what was selected: events in ledger order with none twice, each agent's events an unbroken
+ * chain (seq rising by one, each linking to the one before) from its first to its last in the bundle, so nothing
+ * inside that span can have been dropped; for an agent, its chain from seq 1; for an intent, its declaration
+ * present and every agent's span starting and ending on an event of the intent (or of one delegated from it). What
+ * no bundle can show is that an agent has no event after its span; nor are `findings` signed (they are the
+ * ledger's judgement, for the reader). Stops at the first problem, naming the event. Events ledgered after the head
+ * are checked by signature and chain, and listed as not yet covered.
  */
 export function verifyBundle(bytes: Uint8Array, trusted: TrustedKey | null): BundleCheck {
   let b: EvidenceBundle;
@@ -73,9 +93,13 @@ export function verifyBundle(bytes: Uint8Array, trusted: TrustedKey | null): Bun
 
   const lastOf = new Map<string, { seq: number; hash: string }>();
   const notYetCovered: string[] = [];
+  const envelopes: Array<{ id: string; agentId: string; type: string; intentId: string | null; parentIntentId: string | null }> = [];
   let proven = 0;
+  let prevLeaf = -1;
   for (const e of b.events) {
     const id = e.leaf.eventId;
+    if (e.leaf.leafIndex <= prevLeaf) return fail('ORDER_INVALID', `event ${id} is leaf ${e.leaf.leafIndex}, after leaf ${prevLeaf}: events must be in ledger order, each once`, id, trust);
+    prevLeaf = e.leaf.leafIndex;
     const decoded = decodeLeafEvent(e.raw, e.leaf);
     if (decoded.problem !== null) return fail('EVENT_MISMATCH', decoded.problem, id, trust);
     const env = decoded.envelope;
@@ -99,13 +123,54 @@ export function verifyBundle(bytes: Uint8Array, trusted: TrustedKey | null): Bun
       proven += 1;
     }
 
+    // Each agent's events in the bundle form one unbroken stretch of its chain.
     const prev = lastOf.get(env.agentId);
-    if (prev && env.seq === prev.seq + 1 && env.prevHash !== prev.hash) {
-      return fail('CHAIN_BROKEN', `event ${id} (agent ${env.agentId}, seq ${env.seq}) does not link to seq ${prev.seq}`, id, trust);
+    if (prev && (env.seq !== prev.seq + 1 || env.prevHash !== prev.hash)) {
+      return fail('CHAIN_BROKEN', `event ${id} (agent ${env.agentId}, seq ${env.seq}) does not follow seq ${prev.seq} in the bundle: events of the agent are missing or out of place`, id, trust);
     }
-    if (!prev || env.seq > prev.seq) lastOf.set(env.agentId, { seq: env.seq, hash: e.leaf.eventHash });
+    if (!prev && b.subject.kind === 'agent' && env.seq !== 1) {
+      return fail('CHAIN_BROKEN', `the bundle starts agent ${env.agentId}'s chain at seq ${env.seq}: an agent's bundle holds its chain from seq 1`, id, trust);
+    }
+    lastOf.set(env.agentId, { seq: env.seq, hash: e.leaf.eventHash });
+    const p = env.payload as { intentId?: unknown; parentIntentId?: unknown };
+    envelopes.push({
+      id, agentId: env.agentId, type: env.type, intentId: typeof p.intentId === 'string' ? p.intentId : null,
+      parentIntentId: env.type === 'intent.declared' && typeof p.parentIntentId === 'string' ? p.parentIntentId : null,
+    });
   }
-  return { ok: true, subject: b.subject, events: b.events.length, proven, notYetCovered, treeSize: th.treeSize, timestamp: th.timestamp, trust: trust.source };
+  if (envelopes.length === 0) return fail('SUBJECT_MISMATCH', `the bundle holds no event of ${b.subject.kind} ${b.subject.id}`, null, trust);
+
+  let subjectEvents: number;
+  if (b.subject.kind === 'agent') {
+    const stranger = envelopes.find((x) => x.agentId !== b.subject.id);
+    if (stranger) return fail('SUBJECT_MISMATCH', `event ${stranger.id} is agent ${stranger.agentId}'s, not ${b.subject.id}'s`, stranger.id, trust);
+    subjectEvents = envelopes.length;
+  } else {
+    // The intent and those delegated from it (declared in the bundle), to a fixpoint.
+    const intents = new Set([b.subject.id]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const x of envelopes) if (x.type === 'intent.declared' && x.parentIntentId && intents.has(x.parentIntentId) && x.intentId && !intents.has(x.intentId)) {
+        intents.add(x.intentId);
+        grew = true;
+      }
+    }
+    const ofSubject = (x: (typeof envelopes)[number]) => x.intentId !== null && intents.has(x.intentId);
+    if (!envelopes.some((x) => x.type === 'intent.declared' && x.intentId === b.subject.id)) {
+      return fail('SUBJECT_MISMATCH', `the bundle does not hold the declaration of intent ${b.subject.id}`, null, trust);
+    }
+    for (const agentId of new Set(envelopes.map((x) => x.agentId))) {
+      const mine = envelopes.filter((x) => x.agentId === agentId);
+      for (const end of [mine[0]!, mine[mine.length - 1]!]) {
+        if (!ofSubject(end)) return fail('SUBJECT_MISMATCH', `event ${end.id} (agent ${agentId}) ends the agent's span but is not an event of intent ${b.subject.id}`, end.id, trust);
+      }
+    }
+    subjectEvents = envelopes.filter(ofSubject).length;
+  }
+  return {
+    ok: true, subject: b.subject, events: b.events.length, subjectEvents, proven, notYetCovered, treeSize: th.treeSize, timestamp: th.timestamp, trust: trust.source,
+    pinned: trusted !== null,
+  };
 }
 
 function fail(problem: BundleProblem, detail: string, eventId: string | null, trusted: TrustedKey | null): BundleCheck {
