@@ -90,6 +90,7 @@ async function render() {
     else await overview(target, params);
     if (mine !== drawing) return;
     replace(view, ...target.childNodes);
+    view.dataset.rendered = location.hash;
     status.textContent = '';
     view.querySelector('h2')?.focus({ preventScroll: true });
   } catch (err) {
@@ -99,6 +100,7 @@ async function render() {
       return showLogin('The token is no longer accepted; enter another.');
     }
     status.textContent = '';
+    view.dataset.rendered = location.hash;
     replace(view, h('div', { class: 'error panel', role: 'alert' }, h('h2', null, 'Could not load this view'), h('p', null, `${err.code ?? 'ERROR'}: ${err.message}`)));
   } finally {
     if (mine === drawing) view.removeAttribute('aria-busy');
