@@ -21,16 +21,19 @@ type Options = Record<string, string | true>;
 
 /**
  * Progress of a long operation on stderr (stdout stays the result): a line rewritten in place on a terminal, and
- * a line every 5 s otherwise (logs, CI).
+ * a line every 5 s otherwise (logs, CI), closed by a last line only if an earlier one was written, so a short run
+ * leaves stderr empty.
  */
 export function progress(what: string, unit: string): (done: number, total: number) => void {
   const tty = process.stderr.isTTY === true;
-  let last = 0;
+  let last = Date.now();
+  let written = false;
   return (done, total) => {
     const now = Date.now();
     const finished = done >= total;
-    if (!finished && now - last < (tty ? 100 : 5000)) return;
+    if (finished ? !tty && !written : now - last < (tty ? 100 : 5000)) return;
     last = now;
+    written = true;
     const pct = total > 0 ? ` (${Math.floor((100 * done) / total)}%)` : '';
     process.stderr.write(`${tty ? '\r' : ''}${what}: ${done} of ${total} ${unit}${pct}${tty && !finished ? '' : '\n'}`);
   };
