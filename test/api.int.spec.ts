@@ -27,6 +27,8 @@ describe('analyst API (real Kafka + Postgres)', () => {
   const tokens = { viewer: '', responder: '', admin: '' };
   const apiAgentId = () => `${h.config.topics.events}-svc-api`;
   const ledgerKey = loadOrCreateLedgerKey(loadIntegrityConfig().keyFile);
+  /** Before this file's agents act: with --runInBand, findings after it are this file's own. */
+  const started = new Date().toISOString();
 
   beforeAll(async () => {
     h = await createHarness();
@@ -160,7 +162,7 @@ describe('analyst API (real Kafka + Postgres)', () => {
     expect(await errorOf(await get('/v1/stats/findings?bucket=minute&since=2020-01-01T00:00:00Z'))).toEqual([400, 'REQUEST_INVALID']);
     expect(await errorOf(await get('/v1/stats/findings?bucket=week'))).toEqual([400, 'REQUEST_INVALID']);
 
-    const top = await json(await get(`/v1/stats/agents?limit=100&since=${since}`));
+    const top = await json(await get(`/v1/stats/agents?limit=100&since=${started}`));
     const mine = top.items.find((a: { agentId: string }) => a.agentId === agent.agentId);
     // One drifting action with two findings; two credentials revoked (by the drift, and by hand in the test above).
     expect([mine.driftingActions, mine.findings, mine.revokedCredentials]).toEqual([1, 2, 2]);

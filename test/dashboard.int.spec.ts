@@ -15,6 +15,11 @@ import { parseTraces } from '../services/demo/agentdojo/traces';
 import { deriveIntent } from '../services/demo/agentdojo/deriveIntent';
 import { toAction } from '../services/demo/agentdojo/toAction';
 
+/** The little of the browser's globals the page callbacks below touch (they run in Chromium; this project compiles without the DOM lib). */
+interface PageElement { dataset: Record<string, string | undefined> }
+declare const document: { getElementById(id: string): PageElement | null; querySelectorAll(selector: string): { length: number }; body: PageElement };
+declare const sessionStorage: { getItem(key: string): string | null };
+
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts', 'dashboard');
 /** Lower case on purpose: channel names are normalised to lower case, and the payload should reach the page as sent. */
