@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -104,6 +104,7 @@ describe('web dashboard (headless Chromium, real Kafka + Postgres)', () => {
     await browser?.close();
     await api?.close();
     await h?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const numberIn = async (selector: string) => Number((await page.locator(selector).first().innerText()).replace(/[^\d]/g, ''));
