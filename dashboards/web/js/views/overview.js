@@ -56,7 +56,7 @@ export async function overview(view, params) {
     'section',
     { class: 'panel half', 'aria-labelledby': 'reason-title' },
     h('h2', { id: 'reason-title' }, 'By reason'),
-    table('Findings in the window by reason code', ['Reason', '#Findings', ''], reasons.map(([code, n]) => h('tr', null, h('td', null, link(['findings'], { reason: code }, h('code', null, code))), h('td', { class: 'num' }, num(n)), h('td', null, meter(n, maxReason))))),
+    table('Findings in the window by reason code', ['Reason', '#Findings', ''], reasons.map(([code, n]) => h('tr', null, h('td', { class: 'nowrap' }, link(['findings'], { reason: code }, h('code', null, code))), h('td', { class: 'num' }, num(n)), h('td', null, meter(n, maxReason))))),
   );
 
   const maxAgent = Math.max(0, ...top.items.map((a) => a.findings));
