@@ -27,6 +27,8 @@ describe('analyst API (real Kafka + Postgres)', () => {
   const tokens = { viewer: '', responder: '', admin: '' };
   const apiAgentId = () => `${h.config.topics.events}-svc-api`;
   const ledgerKey = loadOrCreateLedgerKey(loadIntegrityConfig().keyFile);
+  /** Before this file's agents act: with --runInBand, findings after it are this file's own. */
+  const started = new Date().toISOString();
 
   beforeAll(async () => {
     h = await createHarness();
@@ -64,8 +66,9 @@ describe('analyst API (real Kafka + Postgres)', () => {
     expect(findings.parameters.find((p: { name: string }) => p.name === 'severity').schema.enum).toEqual(['low', 'medium', 'high', 'critical']);
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/v1/agents', '/v1/agents/{id}', '/v1/agents/{id}/timeline', '/v1/audit', '/v1/credentials', '/v1/credentials/{id}', '/v1/credentials/{id}/revoke', '/v1/evidence',
-      '/v1/findings', '/v1/findings/{id}', '/v1/findings/{id}/acknowledge', '/v1/integrity', '/v1/intents/{id}',
+      '/v1/findings', '/v1/findings/{id}', '/v1/findings/{id}/acknowledge', '/v1/integrity', '/v1/intents/{id}', '/v1/stats/agents', '/v1/stats/credentials', '/v1/stats/findings',
     ]);
+    expect(doc.paths['/v1/stats/findings'].get.parameters.find((p: { name: string }) => p.name === 'bucket').schema.enum).toEqual(['minute', 'hour', 'day']);
     expect(doc.paths['/v1/credentials/{id}/revoke'].post.requestBody.content['application/json'].schema.required).toEqual(['reason']);
   });
 
@@ -143,6 +146,30 @@ describe('analyst API (real Kafka + Postgres)', () => {
     } finally {
       await consumer.disconnect();
     }
+  });
+
+  it('counts findings per bucket and severity, and ranks the drifting agents', async () => {
+    const until = new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const since = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const s = await json(await get(`/v1/stats/findings?bucket=minute&since=${since}&until=${until}`));
+    const db = (await h.pool.query<{ severity: string; n: number }>('SELECT severity::text, count(*)::int AS n FROM drift_findings WHERE created_at >= $1 AND created_at < $2 GROUP BY 1', [s.since, until])).rows;
+    const want = Object.fromEntries(['low', 'medium', 'high', 'critical'].map((sev) => [sev, db.find((r) => r.severity === sev)?.n ?? 0]));
+    expect(s.bySeverity).toEqual(want);
+    expect(s.total).toBe(db.reduce((n, r) => n + r.n, 0));
+    expect(s.buckets.length).toBeGreaterThanOrEqual(60);
+    expect(s.buckets.reduce((n: number, b: { critical: number }) => n + b.critical, 0)).toBe(want.critical);
+    expect(Object.values(s.byReason as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(s.total);
+    expect(await errorOf(await get('/v1/stats/findings?bucket=minute&since=2020-01-01T00:00:00Z'))).toEqual([400, 'REQUEST_INVALID']);
+    expect(await errorOf(await get('/v1/stats/findings?bucket=week'))).toEqual([400, 'REQUEST_INVALID']);
+
+    const top = await json(await get(`/v1/stats/agents?limit=100&since=${started}`));
+    const mine = top.items.find((a: { agentId: string }) => a.agentId === agent.agentId);
+    // One drifting action with two findings; two credentials revoked (by the drift, and by hand in the test above).
+    expect([mine.driftingActions, mine.findings, mine.revokedCredentials]).toEqual([1, 2, 2]);
+    const c = await json(await get('/v1/stats/credentials'));
+    const n = (await h.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM credentials WHERE status = 'revoked'")).rows[0]!.n;
+    expect(c.revoked).toBe(n);
+    expect(c.latencyMs.p99).toBeGreaterThanOrEqual(c.latencyMs.p50);
   });
 
   it('reports ledger integrity', async () => {

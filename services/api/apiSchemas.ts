@@ -38,6 +38,21 @@ export const EvidenceQuery = z
 export const AuditQuery = z.object({ analyst: z.string().max(64).optional(), limit: Limit, cursor: Cursor.optional() }).strict();
 export const EmptyQuery = z.object({}).strict();
 
+/** Bucket widths the aggregate routes count in (UTC). */
+export const BUCKETS = ['minute', 'hour', 'day'] as const;
+/** No aggregate returns more buckets than this; a wider window needs a wider bucket. */
+export const MAX_BUCKETS = 1440;
+export const FindingsStatsQuery = z
+  .object({
+    bucket: z.enum(BUCKETS).default('hour'),
+    /** Default: the bucket of the oldest finding, at most MAX_BUCKETS buckets before `until`. */
+    since: Rfc3339Utc.optional(),
+    /** Default: now. */
+    until: Rfc3339Utc.optional(),
+  })
+  .strict();
+export const TopAgentsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(10), since: Rfc3339Utc.optional(), until: Rfc3339Utc.optional() }).strict();
+
 export const AcknowledgeBody = z.object({ note: z.string().max(2048).optional() }).strict();
 export const RevokeBody = z.object({ reason: z.string().min(1).max(2048) }).strict();
 
@@ -150,5 +165,43 @@ export const Integrity = z.object({
 });
 
 export const AuditEntry = z.object({ seq: z.number(), eventId: z.string(), ts: z.string(), analyst: z.string(), role: z.string(), action: z.string(), method: z.string(), path: z.string(), subject: z.string().nullable() });
+
+const SeverityCounts = z.object({ low: z.number(), medium: z.number(), high: z.number(), critical: z.number() });
+
+export const FindingsStats = z.object({
+  bucket: z.enum(BUCKETS),
+  since: z.string().describe('start of the first bucket'),
+  until: z.string().describe('end of the window (exclusive)'),
+  total: z.number().describe('findings in the window'),
+  allTime: z.number().describe('findings in the ledger, whatever their time'),
+  bySeverity: SeverityCounts,
+  byReason: z.record(z.string(), z.number()),
+  buckets: z.array(SeverityCounts.extend({ start: z.string() })).describe('every bucket of the window, empty ones as zeros'),
+});
+
+export const TopAgents = z.object({
+  items: z.array(
+    z.object({
+      agentId: z.string(),
+      displayName: z.string().nullable(),
+      driftingActions: z.number().describe('distinct events with at least one finding'),
+      findings: z.number(),
+      bySeverity: SeverityCounts,
+      revokedCredentials: z.number(),
+      lastFindingAt: z.string(),
+    }),
+  ),
+});
+
+export const CredentialStats = z.object({
+  active: z.number(),
+  revoked: z.number(),
+  expired: z.number(),
+  revocationsByReason: z.record(z.string(), z.number()),
+  latencyMs: z
+    .object({ count: z.number(), p50: z.number(), p99: z.number(), max: z.number() })
+    .nullable()
+    .describe('action produced -> credential revoked, over automatic revocations (null when there are none)'),
+});
 
 export const ApiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

@@ -37,6 +37,16 @@ export interface ApiServer {
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/**
+ * The dashboard shows strings an attacker chose (tool arguments, channel names, task texts): it builds its DOM from
+ * text nodes, and this policy is the second wall. Only the dashboard's own files run, no inline script or style, no
+ * frames, and the page may talk to this server alone.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'", "font-src 'self'", "base-uri 'none'", "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 const compiled = ROUTES.map((r) => ({ route: r, re: new RegExp('^' + r.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)') + '$') }));
 
 /**
@@ -150,7 +160,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (!file.startsWith(path.resolve(opts.dashboardDir) + path.sep) || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, 'NOT_FOUND', `no such file: ${pathname}`);
     const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.json': 'application/json' };
     const body = readFileSync(file);
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff',
+      'content-security-policy': DASHBOARD_CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer',
+    });
     res.end(body);
   }
 

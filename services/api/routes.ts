@@ -5,6 +5,7 @@ import type { Producer } from 'kafkajs';
 import type { Role } from './analystTokens';
 import * as S from './apiSchemas';
 import * as Q from './queries';
+import * as Stats from './statsQueries';
 import { HttpError } from '../common/http';
 import { buildEvidenceBundle, EvidenceBundle, IntegrityError } from '../integrity';
 import type { RevocationNotice } from '../../consumers/reconciler/reconcileNotice';
@@ -96,6 +97,18 @@ export const ROUTES: Route[] = [
   {
     method: 'GET', path: '/v1/integrity', role: 'viewer', action: 'query', summary: 'Ledger size, latest signed tree head, integrity findings and rejections', query: S.EmptyQuery,
     response: S.Integrity, handle: (c) => Q.integrityStatus(c.pool),
+  },
+  {
+    method: 'GET', path: '/v1/stats/findings', role: 'viewer', action: 'query', summary: 'Drift findings per time bucket and severity, and by reason, over a window (UTC buckets)',
+    query: S.FindingsStatsQuery, response: S.FindingsStats, handle: (c) => Stats.findingsStats(c.pool, c.query as z.infer<typeof S.FindingsStatsQuery>),
+  },
+  {
+    method: 'GET', path: '/v1/stats/agents', role: 'viewer', action: 'query', summary: 'The agents with the most drifting actions',
+    query: S.TopAgentsQuery, response: S.TopAgents, handle: (c) => Stats.topDriftingAgents(c.pool, c.query as z.infer<typeof S.TopAgentsQuery>),
+  },
+  {
+    method: 'GET', path: '/v1/stats/credentials', role: 'viewer', action: 'query', summary: 'Credentials by status, revocations by reason, revocation latency',
+    query: S.EmptyQuery, response: S.CredentialStats, handle: (c) => Stats.credentialStats(c.pool),
   },
   {
     method: 'GET', path: '/v1/evidence', role: 'viewer', action: 'query', summary: 'Evidence bundle for an intent or an agent, checkable offline with `intent-ledger verify --bundle`',
