@@ -94,6 +94,11 @@ describe('analyst API (real Kafka + Postgres)', () => {
     expect(await errorOf(await get('/v1/findings?colour=red'))).toEqual([400, 'REQUEST_INVALID']);
     expect(await errorOf(await get('/v1/findings?limit=100000'))).toEqual([400, 'REQUEST_INVALID']);
     expect(await errorOf(await get('/v1/findings/999999999'))).toEqual([404, 'NOT_FOUND']);
+    expect(await errorOf(await get('/v1/findings/abc'))).toEqual([404, 'NOT_FOUND']);
+    expect(await errorOf(await get('/v1/findings/99999999999999999999'))).toEqual([404, 'NOT_FOUND']);
+    expect(await errorOf(await get('/v1/findings?cursor=9999999999999999999'))).toEqual([400, 'REQUEST_INVALID']);
+    expect(await errorOf(await get('/v1/findings/%00'))).toEqual([400, 'REQUEST_INVALID']);
+    expect(await errorOf(await get('/v1/findings?agent=a%00b'))).toEqual([400, 'REQUEST_INVALID']);
     expect(await errorOf(await get('/v1/nothing'))).toEqual([404, 'NOT_FOUND']);
     expect(await errorOf(await post('/v1/findings', {}))).toEqual([405, 'METHOD_NOT_ALLOWED']);
     expect(await errorOf(await get('/v1/evidence'))).toEqual([400, 'REQUEST_INVALID']);

@@ -146,6 +146,37 @@ describe('intent-based authorisation (real Kafka + Postgres)', () => {
     ]);
   });
 
+  it("counts every child's actions against a delegating parent's budget, so splitting the task cannot multiply it", async () => {
+    const lead = await h.newAgent('budget-lead');
+    const worker = await h.newAgent('budget-worker');
+    const scope = { task: 't', purpose: 'p', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'] };
+    const parent = await lead.declareIntent({ ...scope, maxActions: 3 });
+    await intentRow(parent.intentId);
+    const kids = [];
+    for (let i = 0; i < 2; i++) kids.push(await worker.declareIntent({ ...scope, parentIntentId: parent.intentId, maxActions: 2, validForMs: 60_000 }));
+    for (const k of kids) expect(await intentRow(k.intentId)).toMatchObject({ status: 'open' });
+    const acts = [];
+    for (const k of kids) for (let i = 0; i < 2; i++) acts.push(await worker.reportAction({ intentId: k.intentId, tool: 'get_balance', args: {} }));
+    for (const a of acts.slice(0, 3)) expect((await actionRow(a.event.envelope.eventId)).in_scope).toBe(true);
+    const fourth = await findingsOf(acts[3]!.event.envelope.eventId);
+    expect(fourth.map((f) => [f.reason_code, f.detail])).toEqual([
+      ['BUDGET_EXCEEDED', `under root intent ${parent.intentId} (1 delegation up): get_balance is action 4 under intent ${parent.intentId}, whose budget is 3`],
+    ]);
+  });
+
+  it('refuses, on the record, a declaration of an intent id another agent declared first', async () => {
+    const first = await h.newAgent('owner');
+    const squatter = await h.newAgent('squatter');
+    const scope = { task: 't', purpose: 'p', allowedTools: ['get_balance'], allowedTargets: [], dataClasses: ['financial'] };
+    const a = await first.declareIntent({ ...scope, intentId: `int_taken_${first.agentId}` });
+    await intentRow(a.intentId);
+    const b = await squatter.declareIntent({ ...scope, intentId: a.intentId });
+    expect((await findingsOf(b.event.envelope.eventId)).map((f) => [f.reason_code, f.detail])).toEqual([
+      ['INTENT_AGENT_MISMATCH', `agent ${squatter.agentId} declares intent ${a.intentId}, which agent ${first.agentId} declared first (event ${a.event.envelope.eventId}); this declaration is refused`],
+    ]);
+    expect(await intentRow(a.intentId)).toMatchObject({ status: 'open' });
+  });
+
   it('judges an action that arrives before its intent once the intent is there: same verdict as in order', async () => {
     const agent = await h.newAgent('out-of-order');
     // Signed in order (intent seq 1, action seq 2), sent in reverse: ingest ledgers the action with a SEQ_GAP and
@@ -227,6 +258,8 @@ describe('intent-based authorisation (real Kafka + Postgres)', () => {
       expect(await code(await post('x', { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }))).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
       expect(await code(await fetch(`${service.url}/v1/other`))).toEqual([404, 'NOT_FOUND']);
       expect(await code(await fetch(`${service.url}/v1/authorize`))).toEqual([405, 'METHOD_NOT_ALLOWED']);
+      // U+0000 cannot be ledgered, so a request carrying one is refused before a decision is made or recorded.
+      expect(await code(await post({ agentId: agent.agentId, intentId, tool: 'send\u0000money' }))).toEqual([400, 'REQUEST_INVALID']);
     });
 
     it('lets the SDK ask for itself, with the same evaluator, and ledgers that decision too', async () => {

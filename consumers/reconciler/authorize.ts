@@ -37,8 +37,8 @@ export interface Decision {
  * refusing costs least. `chain` is the intent and its ancestors (null: the intent is unknown); `priorActions` the
  * actions already reported under it, for its budget.
  */
-export function authorize(chain: IntentView[] | null, req: AuthorizationRequest, catalogue: ToolCatalogue, priorActions = 0): Decision {
-  const v = evaluateChain(chain, { agentId: req.agentId, intentId: req.intentId, tool: req.tool, args: req.args, targets: req.targets ?? [], ts: req.at, priorActions }, catalogue);
+export function authorize(chain: IntentView[] | null, req: AuthorizationRequest, catalogue: ToolCatalogue, priorActions = 0, spentByAncestor: ReadonlyMap<string, number> = new Map()): Decision {
+  const v = evaluateChain(chain, { agentId: req.agentId, intentId: req.intentId, tool: req.tool, args: req.args, targets: req.targets ?? [], ts: req.at, priorActions }, catalogue, spentByAncestor);
   return {
     decision: v.findings.length === 0 ? 'allow' : 'deny',
     reasons: v.findings.map((f) => ({ code: f.reasonCode, severity: f.severity, detail: f.detail, frameworks: frameworksFor(f.reasonCode) })),

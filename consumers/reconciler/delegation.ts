@@ -67,22 +67,24 @@ function covered(t: Target, parentTargets: Target[], catalogue: ToolCatalogue): 
 /**
  * Judges an action against its own intent and every intent it was delegated from, up to the root: an action three
  * hops down must fit the root's scope (tools, targets, data classes, window, status) as well as its own. The
- * agent check applies to the action's own intent only (ancestors are other agents' by design), and budgets to the
- * intent that declared them. `chain[0]` is the action's own intent; null when it is unknown.
+ * agent check applies to the action's own intent only (ancestors are other agents' by design); an ancestor's budget
+ * is checked against `spentByAncestor` (the actions already under its whole subtree), when given. `chain[0]` is the action's own intent; null when it is unknown.
  *
  * One finding per reason code (the ledger keeps one per action and code): an ancestor's breach of the same kind
  * as the action's own is folded into it, at the higher severity, with both explanations.
  */
-export function evaluateChain(chain: IntentView[] | null, action: ActionView, catalogue: ToolCatalogue): Verdict {
+export function evaluateChain(chain: IntentView[] | null, action: ActionView, catalogue: ToolCatalogue, spentByAncestor: ReadonlyMap<string, number> = new Map()): Verdict {
   const own = evaluateAction(chain?.[0] ?? null, action, catalogue);
   if (!chain || chain.length < 2 || own.findings.some((f) => ['NO_INTENT', 'INTENT_UNKNOWN', 'INTENT_AGENT_MISMATCH'].includes(f.reasonCode))) return own;
   const byCode = new Map<string, DriftFinding>(own.findings.map((f) => [f.reasonCode, f]));
   for (let hop = 1; hop < chain.length; hop++) {
     const ancestor = chain[hop]!;
-    const v = evaluateAction(ancestor, { ...action, agentId: ancestor.agentId, intentId: ancestor.intentId, priorActions: undefined }, catalogue);
+    // An ancestor's budget counts every action under it and under the intents delegated from it, so splitting a task
+    // among children cannot multiply it.
+    const v = evaluateAction(ancestor, { ...action, agentId: ancestor.agentId, intentId: ancestor.intentId, priorActions: spentByAncestor.get(ancestor.intentId) }, catalogue);
     const label = hop === chain.length - 1 ? 'root intent' : 'ancestor intent';
     for (const f of v.findings) {
-      if (f.reasonCode === 'INTENT_AFTER_ACTION' || f.reasonCode === 'BUDGET_EXCEEDED') continue;
+      if (f.reasonCode === 'INTENT_AFTER_ACTION') continue;
       const detail = `under ${label} ${ancestor.intentId} (${hop} delegation${hop > 1 ? 's' : ''} up): ${f.detail}`;
       const prior = byCode.get(f.reasonCode);
       if (!prior) byCode.set(f.reasonCode, { ...f, detail });

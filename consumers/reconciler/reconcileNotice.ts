@@ -176,9 +176,26 @@ async function onIntentDeclared(c: PoolClient, n: LedgeredEvent, p: IntentDeclar
       decision?.denied ?? null, p.openTargets ? JSON.stringify(p.openTargets) : null, decision === null ? new Date(now().getTime() + graceOf(policy)) : null,
     ],
   );
-  if (ins.rowCount === 0) return replayOutcome(c, n.eventId); // redelivery, or another agent's intent id (its actions will not match this agent)
+  if (ins.rowCount === 0) return duplicateDeclaration(c, n, p);
   if (decision === null) return NONE;
   return settleIntent(c, { intentId: p.intentId, agentId: n.agentId, eventId: n.eventId, keyId: n.keyId, ts: n.ts, notAfter: p.window.notAfter }, decision, policy, now);
+}
+
+/**
+ * A declaration whose intent id is taken: a redelivery of the same event changes nothing; a different event (another
+ * agent claiming the id first, or the same agent trying to change a declared intent) is refused, on the record, with
+ * no credential. Never silently dropped.
+ */
+async function duplicateDeclaration(c: PoolClient, n: LedgeredEvent, p: IntentDeclaredPayload): Promise<ReconcileOutcome> {
+  const owner = (await c.query<{ event_id: string; agent_id: string }>('SELECT event_id, agent_id FROM intents WHERE intent_id = $1', [p.intentId])).rows[0];
+  if (!owner || owner.event_id === n.eventId) return replayOutcome(c, n.eventId);
+  const prior = await c.query('SELECT 1 FROM drift_findings WHERE action_event_id = $1', [n.eventId]);
+  if ((prior.rowCount ?? 0) > 0) return replayOutcome(c, n.eventId);
+  const finding =
+    owner.agent_id === n.agentId
+      ? { reasonCode: 'POLICY_DENIED' as const, severity: 'high' as const, detail: `agent ${n.agentId} re-declares intent ${p.intentId}, declared by event ${owner.event_id}: a declared intent cannot be changed; declare a new one` }
+      : { reasonCode: 'INTENT_AGENT_MISMATCH' as const, severity: 'high' as const, detail: `agent ${n.agentId} declares intent ${p.intentId}, which agent ${owner.agent_id} declared first (event ${owner.event_id}); this declaration is refused` };
+  return { alerts: [await recordFinding(c, n.eventId, n.agentId, p.intentId, '', finding)], revocations: [] };
 }
 
 interface DeclarationDecision {
@@ -379,6 +396,26 @@ async function hasGapBefore(c: PoolClient, agentId: string, seq: number): Promis
   return r.rows[0]!.n < seq - 1;
 }
 
+/**
+ * For each intent given that has a budget: the actions already judged under it or under any intent delegated from
+ * it (each by its own declaring agent: another agent citing an intent cannot spend its budget).
+ */
+export async function budgetSpent(c: PoolClient | Pool, intents: IntentView[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const i of intents) {
+    if (i.maxActions == null) continue;
+    const r = await c.query<{ n: number }>(
+      `WITH RECURSIVE sub AS (
+         SELECT intent_id, agent_id FROM intents WHERE intent_id = $1
+         UNION SELECT i.intent_id, i.agent_id FROM intents i JOIN sub s ON i.parent_intent_id = s.intent_id)
+       SELECT count(*)::int AS n FROM actions a JOIN sub s ON a.intent_id = s.intent_id AND a.agent_id = s.agent_id`,
+      [i.intentId],
+    );
+    out.set(i.intentId, r.rows[0]!.n);
+  }
+  return out;
+}
+
 /** Actions already judged under an intent, by the same agent: the budget spent before this one. */
 export async function actionsUnder(c: PoolClient | Pool, intentId: string, agentId: string): Promise<number> {
   return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM actions WHERE intent_id = $1 AND agent_id = $2', [intentId, agentId])).rows[0]!.n;
@@ -409,7 +446,8 @@ async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPay
   const intent = chain?.[0] ?? null;
   // The budget is the only use of the count: no budget, no count.
   const priorActions = intent && p.intentId !== null && intent.maxActions != null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
-  const verdict = evaluateChain(chain, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts), priorActions }, policy.catalogue);
+  const spent = await budgetSpent(c, chain?.slice(1) ?? []);
+  const verdict = evaluateChain(chain, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts), priorActions }, policy.catalogue, spent);
   await c.query(
     `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,

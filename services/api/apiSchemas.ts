@@ -9,7 +9,7 @@ import { ID_PATTERN } from '../../schema/events/envelope';
  */
 const Id = z.string().regex(ID_PATTERN, '1-128 chars of [A-Za-z0-9._:@/-]');
 const Limit = z.coerce.number().int().min(1).max(500).default(50);
-const Cursor = z.string().regex(/^\d{1,19}$/, 'a cursor is the nextCursor of the previous page');
+const Cursor = z.string().regex(/^\d{1,18}$/, 'a cursor is the nextCursor of the previous page');
 
 export const FindingsQuery = z
   .object({

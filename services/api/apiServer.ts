@@ -9,8 +9,8 @@ import { parseStrictJson } from '../../schema/crypto/strictJson';
 import type { AnalystActivityPayload } from '../../schema/events';
 import type { AgentClient } from '../sdk';
 import type { Logger } from '../common/logger';
-import { HttpError, readBody, sendError, sendJson } from '../common/http';
-import { authenticate, roleRank, type Analyst, type loadTokens } from './analystTokens';
+import { HttpError, listen, nulIn, readBody, sendError, sendJson } from '../common/http';
+import { authenticate, roleRank, TokensFileError, type Analyst, type loadTokens } from './analystTokens';
 import { ROUTES, type Route } from './routes';
 import { openApiDocument } from './openapi';
 
@@ -75,7 +75,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (!url.pathname.startsWith('/v1/')) return serveStatic(url.pathname, res);
 
     const match = matchRoute(req.method ?? '', url.pathname);
-    const analyst = authenticate(opts.tokens(), bearer(req));
+    let tokens: ReturnType<typeof loadTokens>;
+    try {
+      tokens = opts.tokens();
+    } catch (e) {
+      if (!(e instanceof TokensFileError)) throw e;
+      opts.log.error('analyst tokens file unreadable; refusing every request until it is fixed', { error: e.message });
+      throw new HttpError(503, 'TOKENS_UNREADABLE', 'the analyst tokens file cannot be read; an administrator must fix it (see the API log)');
+    }
+    const analyst = authenticate(tokens, bearer(req));
     if (!analyst) {
       opts.log.warn('api request refused: no valid analyst token', { method: req.method, path: url.pathname, remote: req.socket.remoteAddress });
       throw new HttpError(401, 'UNAUTHENTICATED', 'a valid analyst token is required (Authorization: Bearer ...)');
@@ -87,6 +95,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await record(analyst, 'refused', req, url.pathname, query, route.subject?.(params, query) ?? null, `needs role ${route.role}`).catch(() => undefined);
       throw new HttpError(403, 'FORBIDDEN', `${route.method} ${route.path} needs the ${route.role} role; ${analyst.name} is ${analyst.role}`);
     }
+    const nul = nulIn(params, 'path') ?? nulIn(query, 'query');
+    if (nul) throw new HttpError(400, 'REQUEST_INVALID', `${nul} contains U+0000, which the ledger does not accept`);
     const q = route.query.safeParse(query);
     if (!q.success) throw invalid(q.error.issues, 'query');
     let body: Record<string, unknown> = {};
@@ -99,6 +109,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         if (e instanceof HttpError) throw e;
         throw new HttpError(400, 'REQUEST_INVALID', `body is not acceptable JSON: ${(e as Error).message}`);
       }
+      const bodyNul = nulIn(json);
+      if (bodyNul) throw new HttpError(400, 'REQUEST_INVALID', `${bodyNul} contains U+0000, which the ledger does not accept`);
       const b = route.body.safeParse(json);
       if (!b.success) throw invalid(b.error.issues, 'body');
       body = b.data as Record<string, unknown>;
@@ -167,10 +179,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     res.end(body);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
+  await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'IL_API_PORT');
   const addr = server.address() as AddressInfo;
   return { url: `http://${addr.address}:${addr.port}`, server, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -45,6 +45,11 @@ const orNotFound = <T>(v: T | null, what: string): T => {
   return v;
 };
 const Revoked = S.Credential;
+/** Finding ids are row numbers: anything else names no finding (404, not a database error). */
+const findingId = (params: Record<string, string>): string => {
+  if (!/^[1-9]\d{0,17}$/.test(params.id ?? '')) throw notFound(`finding ${params.id}`);
+  return params.id!;
+};
 
 export const ROUTES: Route[] = [
   {
@@ -54,12 +59,12 @@ export const ROUTES: Route[] = [
   {
     method: 'GET', path: '/v1/findings/{id}', role: 'viewer', action: 'query', summary: 'One drift finding', query: S.EmptyQuery, response: S.Finding,
     subject: (p) => `finding:${p.id}`,
-    handle: async (c) => orNotFound(await Q.getFinding(c.pool, c.params.id!), `finding ${c.params.id}`),
+    handle: async (c) => orNotFound(await Q.getFinding(c.pool, findingId(c.params)), `finding ${c.params.id}`),
   },
   {
     method: 'POST', path: '/v1/findings/{id}/acknowledge', role: 'responder', action: 'acknowledge', summary: 'Acknowledge a finding (the first acknowledgement stands)',
     query: S.EmptyQuery, body: S.AcknowledgeBody, response: S.Finding, subject: (p) => `finding:${p.id}`,
-    handle: async (c) => orNotFound(await Q.acknowledgeFinding(c.pool, c.params.id!, c.analyst.name, (c.body.note as string | undefined) ?? null), `finding ${c.params.id}`),
+    handle: async (c) => orNotFound(await Q.acknowledgeFinding(c.pool, findingId(c.params), c.analyst.name, (c.body.note as string | undefined) ?? null), `finding ${c.params.id}`),
   },
   {
     method: 'GET', path: '/v1/agents', role: 'viewer', action: 'query', summary: 'Agents with their event, finding and credential counts', query: S.AgentsQuery,

@@ -5,11 +5,11 @@ import type { Pool } from 'pg';
 import type { ToolCatalogue } from '../../schema/catalogue';
 import { parseStrictJson } from '../../schema/crypto/strictJson';
 import { authorize, type Decision } from '../../consumers/reconciler/authorize';
-import { actionsUnder, loadChain } from '../../consumers/reconciler/reconcileNotice';
+import { actionsUnder, budgetSpent, loadChain } from '../../consumers/reconciler/reconcileNotice';
 import type { AgentClient } from '../sdk';
 import type { Logger } from '../common/logger';
 import { AuthorizeRequest } from './authorizeRequest';
-import { HttpError, readBody, sendError, sendJson as send } from '../common/http';
+import { HttpError, listen, nulIn, readBody, sendError, sendJson as send } from '../common/http';
 
 export interface AuthzServiceOptions {
   pool: Pool;
@@ -68,6 +68,8 @@ export async function startAuthzService(opts: AuthzServiceOptions): Promise<Auth
     } catch (e) {
       throw new HttpError(400, 'REQUEST_INVALID', `body is not acceptable JSON: ${(e as Error).message}`);
     }
+    const nul = nulIn(json);
+    if (nul) throw new HttpError(400, 'REQUEST_INVALID', `${nul} contains U+0000, which the ledger does not accept`);
     const parsed = AuthorizeRequest.safeParse(json);
     if (!parsed.success) {
       throw new HttpError(400, 'REQUEST_INVALID', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
@@ -75,7 +77,8 @@ export async function startAuthzService(opts: AuthzServiceOptions): Promise<Auth
     const r = parsed.data;
     const chain = await loadChain(opts.pool, r.intentId);
     const prior = chain && r.intentId !== null ? await actionsUnder(opts.pool, r.intentId, r.agentId) : 0;
-    const decision: Decision = authorize(chain, { agentId: r.agentId, intentId: r.intentId, tool: r.tool, args: r.args, targets: r.targets, at: clock() }, opts.catalogue, prior);
+    const spent = await budgetSpent(opts.pool, chain?.slice(1) ?? []);
+    const decision: Decision = authorize(chain, { agentId: r.agentId, intentId: r.intentId, tool: r.tool, args: r.args, targets: r.targets, at: clock() }, opts.catalogue, prior, spent);
     let recorded;
     try {
       recorded = await opts.signer.recordDecision({ subjectAgentId: r.agentId, intentId: r.intentId, tool: r.tool, args: r.args ?? {}, decision });
@@ -96,10 +99,7 @@ export async function startAuthzService(opts: AuthzServiceOptions): Promise<Auth
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
+  await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'IL_AUTHZ_PORT');
   const addr = server.address() as AddressInfo;
   return {
     url: `http://${addr.address}:${addr.port}`,

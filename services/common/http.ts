@@ -84,3 +84,38 @@ export function singleHeader(req: IncomingMessage, name: string): string | undef
   const raw = req.headersDistinct[name.toLowerCase()];
   return raw && raw.length === 1 ? raw[0] : undefined;
 }
+
+/**
+ * Where a request carries U+0000 (in a string, a key or a parameter), or null. The ledger refuses NUL in any event
+ * (SCHEMA_INVALID), so a request whose record would carry one is refused here, before it could be half-recorded.
+ */
+export function nulIn(value: unknown, where = '(body)'): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? where : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const w = nulIn(value[i], `${where}[${i}]`);
+      if (w) return w;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\u0000')) return `${where} key`;
+      const w = nulIn(v, `${where}.${k}`);
+      if (w) return w;
+    }
+  }
+  return null;
+}
+
+/** Listens, or fails with PORT_IN_USE naming the setting to change (instead of a raw EADDRINUSE stack). */
+export function listen(server: import('node:http').Server, host: string, port: number, setting: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new IntentLedgerError('PORT_IN_USE', `${host}:${port} is already in use (another instance?); stop it or set ${setting} to a free port`));
+      else if (e.code === 'EACCES') reject(new IntentLedgerError('PORT_IN_USE', `not allowed to listen on ${host}:${port}; set ${setting} to a port above 1023`));
+      else reject(e);
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
