@@ -51,6 +51,9 @@ export async function runDrift(sub: string | undefined, arg: string | undefined,
       ['ID', 'CREATED', 'SEVERITY', 'REASON', 'AGENT', 'TOOL', 'DETAIL'],
       ...items.map((f) => [f.id, f.createdAt.slice(0, 19), f.severity, f.reasonCode, clip(f.agentId, 28), f.tool || '-', clip(f.detail, 90)]),
     ]);
+    if (!o.all && items.length > 0 && (await api.get<Page<Finding>>('/v1/findings', { ...query, limit: '1', cursor: items[items.length - 1]!.id })).items.length > 0) {
+      out(`(${items.length} shown, newest first; more match: --all, or --limit N up to 500)`);
+    }
     return 0;
   }
   if (sub === 'show' || sub === 'ack') {
