@@ -26,7 +26,8 @@ export function buildFleet(prefix: string, agents: number, eventsPerAgent: numbe
     const client = new AgentClient({ key, producer: noProducer, topic: 'unused' });
     const events: SentEvent[] = [];
     const now = Date.now();
-    const intentId = `int_bench_${a}`;
+    // Unique per fleet: an intent id is global, and a second declaration of a taken one is refused.
+    const intentId = `int_${prefix}_${a}`;
     events.push(
       client.sign('intent.declared', {
         intentId,
