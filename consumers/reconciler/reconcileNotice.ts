@@ -131,6 +131,7 @@ export async function reconcileNotices(pool: Pool, eventIds: string[], policy: R
     const ctx = await prefetch(client, eventIds);
     const out: Array<(ReconcileOutcome & { type: string }) | null> = [];
     for (const eventId of eventIds) out.push(await reconcileInTransaction(client, eventId, policy, now, ctx));
+    await flushActions(client, ctx);
     return out;
   });
 }
@@ -147,6 +148,21 @@ interface ChunkContext {
   observationsOpen: boolean;
   /** loadChain results; emptied whenever the chunk declares, closes or settles an intent. */
   chains: Map<string, IntentView[] | null>;
+  /** Judged actions not yet written: one multi-row insert, before anything reads `actions` and at the chunk's end. */
+  actions: unknown[][];
+}
+
+const ACTION_COLUMNS = ['text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text', 'timestamptz', 'bool'] as const;
+
+/** Writes the chunk's queued action rows (nothing to do when there are none). */
+async function flushActions(c: PoolClient, ctx: ChunkContext | undefined): Promise<void> {
+  if (!ctx || ctx.actions.length === 0) return;
+  const rows = ctx.actions.splice(0);
+  await c.query(
+    `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)
+     SELECT * FROM unnest(${ACTION_COLUMNS.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
+    ACTION_COLUMNS.map((_, i) => rows.map((r) => r[i])),
+  );
 }
 
 async function prefetch(c: PoolClient, eventIds: string[]): Promise<ChunkContext> {
@@ -159,14 +175,18 @@ async function prefetch(c: PoolClient, eventIds: string[]): Promise<ChunkContext
   const rows = new Map(r.rows.map((row) => [row.event_id, ledgered(row)]));
   const agents = [...new Set(r.rows.map((row) => row.agent_id))];
   const open = agents.length > 0 && (await c.query('SELECT 1 FROM observations WHERE subject_agent_id = ANY($1::text[]) AND matched_event_id IS NULL AND NOT judged LIMIT 1', [agents])).rows.length > 0;
-  return { rows, judged: new Set(r.rows.filter((row) => row.judged).map((row) => row.event_id)), observationsOpen: open, chains: new Map() };
+  return { rows, judged: new Set(r.rows.filter((row) => row.judged).map((row) => row.event_id)), observationsOpen: open, chains: new Map(), actions: [] };
 }
 
 async function reconcileInTransaction(client: PoolClient, eventId: string, policy: ReconcilePolicy, now: () => Date, ctx: ChunkContext): Promise<(ReconcileOutcome & { type: string }) | null> {
   const n = ctx.rows.get(eventId) ?? (await readLedgered(client, eventId));
   if (!n) return null;
   let out = NONE;
-  if (n.type !== 'action.reported') ctx.chains.clear();
+  if (n.type !== 'action.reported') {
+    // Anything else may read or change intents and actions: the queued rows go in first.
+    await flushActions(client, ctx);
+    ctx.chains.clear();
+  }
   if (n.type === 'intent.declared') out = await onIntentDeclared(client, n, n.payload as IntentDeclaredPayload, policy, now);
   else if (n.type === 'intent.closed') out = await onIntentClosed(client, n, n.payload as IntentClosedPayload);
   else if (n.type === 'action.reported') out = await onAction(client, n, n.payload as ActionReportedPayload, policy, now, ctx);
@@ -479,20 +499,26 @@ async function onAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayloa
     );
     return NONE;
   }
-  return judgeAction(c, n, p, chain, policy, now);
+  return judgeAction(c, n, p, chain, policy, now, ctx);
 }
 
-async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, chain: IntentView[] | null, policy: ReconcilePolicy, now: () => Date): Promise<ReconcileOutcome> {
+async function judgeAction(c: PoolClient, n: LedgeredEvent, p: ActionReportedPayload, chain: IntentView[] | null, policy: ReconcilePolicy, now: () => Date, ctx?: ChunkContext): Promise<ReconcileOutcome> {
   const intent = chain?.[0] ?? null;
+  // Budgets count the actions written so far.
+  if (chain?.some((i) => i.maxActions != null)) await flushActions(c, ctx);
   // The budget is the only use of the count: no budget, no count.
   const priorActions = intent && p.intentId !== null && intent.maxActions != null ? await actionsUnder(c, p.intentId, n.agentId) : 0;
   const spent = await budgetSpent(c, chain?.slice(1) ?? []);
   const verdict = evaluateChain(chain, { agentId: n.agentId, intentId: p.intentId, tool: p.tool, args: p.args, targets: p.targets, ts: new Date(n.ts), priorActions }, policy.catalogue, spent);
-  await c.query(
-    `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [n.eventId, p.actionId, n.agentId, p.intentId, p.tool, p.argsDigest, JSON.stringify(verdict.targets), p.outcome, n.ts, verdict.inScope],
-  );
+  const row = [n.eventId, p.actionId, n.agentId, p.intentId, p.tool, p.argsDigest, JSON.stringify(verdict.targets), p.outcome, n.ts, verdict.inScope];
+  if (ctx) ctx.actions.push(row);
+  else {
+    await c.query(
+      `INSERT INTO actions (event_id, action_id, agent_id, intent_id, tool, args_digest, targets, outcome, ts, in_scope)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      row,
+    );
+  }
   if (verdict.findings.length === 0) return NONE;
 
   const alerts: DriftAlert[] = [];

@@ -32,7 +32,7 @@ export class ReconcilerMetrics {
 /** Lanes side by side within one partition's batch (each holds a database connection while it works). */
 export const RECONCILE_LANES = 4;
 /** Events applied per transaction in a lane: one commit for up to this many, and revocations wait for it. */
-export const CHUNK_EVENTS = 32;
+export const CHUNK_EVENTS = 128;
 
 /** The lane of an agent's messages: a hash of the record key, so one agent always lands in the same lane. */
 function laneOf(key: Buffer | null): number {
