@@ -125,12 +125,25 @@ export async function reconcileNotice(pool: Pool, eventId: string, policy: Recon
 /**
  * Several events, in order, in one transaction: one commit (one WAL flush) for all of them, which is what lets the
  * reconciler keep up with a fleet. All or none: on error nothing is applied, and the caller may retry them singly.
+ * With `stopAfterRevocation` it stops after the first event that revoked a credential, so that the revocation is
+ * committed and sent at once; it returns the results of the events it applied, a prefix of `eventIds`.
  */
-export async function reconcileNotices(pool: Pool, eventIds: string[], policy: ReconcilePolicy, now: () => Date = () => new Date()): Promise<Array<(ReconcileOutcome & { type: string }) | null>> {
+export async function reconcileNotices(
+  pool: Pool,
+  eventIds: string[],
+  policy: ReconcilePolicy,
+  now: () => Date = () => new Date(),
+  opts: { stopAfterRevocation?: boolean } = {},
+): Promise<Array<(ReconcileOutcome & { type: string }) | null>> {
   return withTransaction(pool, async (client) => {
     const ctx = await prefetch(client, eventIds);
     const out: Array<(ReconcileOutcome & { type: string }) | null> = [];
-    for (const eventId of eventIds) out.push(await reconcileInTransaction(client, eventId, policy, now, ctx));
+    for (const eventId of eventIds) {
+      const r = await reconcileInTransaction(client, eventId, policy, now, ctx);
+      out.push(r);
+      // A revocation should not wait for the rest of the chunk: commit here, and the caller goes on after it.
+      if (opts.stopAfterRevocation && r && (r.revocations.length > 0 || (r.closures?.length ?? 0) > 0)) break;
+    }
     await flushActions(client, ctx);
     return out;
   });

@@ -129,15 +129,26 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
       await publish(out);
     }
     if (ids.length === 0) return;
-    let outs: Awaited<ReturnType<typeof reconcileNotices>>;
-    try {
-      outs = await reconcileNotices(pool, ids.map((x) => x.eventId), policy);
-    } catch (e) {
-      // One event may be the trouble (or a deadlock with another lane): apply them one by one, in order.
-      log.warn('reconciling a chunk failed; retrying its events one at a time', { partition, events: ids.length, error: (e as Error).message });
-      outs = [];
-      for (const x of ids) outs.push(await reconcileNotice(pool, x.eventId, policy));
+    for (let from = 0; from < ids.length; ) {
+      const rest = ids.slice(from);
+      let outs: Awaited<ReturnType<typeof reconcileNotices>>;
+      try {
+        // Stops early after an event that revoked, so the revocation is committed and sent without waiting for the
+        // rest of the chunk; the loop then goes on with what is left.
+        outs = await reconcileNotices(pool, rest.map((x) => x.eventId), policy, undefined, { stopAfterRevocation: true });
+      } catch (e) {
+        // One event may be the trouble (or a deadlock with another lane): apply them one by one, in order.
+        log.warn('reconciling a chunk failed; retrying its events one at a time', { partition, events: rest.length, error: (e as Error).message });
+        outs = [];
+        for (const x of rest) outs.push(await reconcileNotice(pool, x.eventId, policy));
+      }
+      await account(partition, rest.slice(0, outs.length), outs);
+      from += Math.max(1, outs.length);
     }
+  }
+
+  /** Counts what a committed stretch of events caused, and sends it. */
+  async function account(partition: number, ids: Array<{ eventId: string; offset: string }>, outs: Awaited<ReturnType<typeof reconcileNotices>>): Promise<void> {
     // Alerts and revocations go out as soon as their transaction commits, not at the end of the batch.
     const caused: ReconcileOutcome = { alerts: [], revocations: [], closures: [] };
     outs.forEach((out, i) => {
