@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { IntentLedgerError } from '../services/common/errors';
+import { parseStrictJson } from './crypto/strictJson';
 import type { Target } from './events/intent';
 
 /**
@@ -65,17 +66,18 @@ export function parseCatalogue(json: unknown, source = 'catalogue'): ToolCatalog
 }
 
 export function loadCatalogue(path: string): ToolCatalogue {
-  let text: string;
+  let text: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(path);
   } catch (e) {
     throw new CatalogueError(`cannot read tool catalogue ${path}: ${(e as Error).message}`);
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Strictly, as policies and events are read: a duplicated key must not quietly override a tool's effect.
+    json = parseStrictJson(text, { maxBytes: 16 * 1024 * 1024, maxDepth: 32 });
   } catch (e) {
-    throw new CatalogueError(`tool catalogue ${path} is not JSON: ${(e as Error).message}`);
+    throw new CatalogueError(`tool catalogue ${path} is not valid JSON: ${(e as Error).message}`);
   }
   return parseCatalogue(json, path);
 }

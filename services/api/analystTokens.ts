@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { IntentLedgerError } from '../common/errors';
@@ -29,6 +29,8 @@ export class TokensFileError extends IntentLedgerError {
 
 export function loadTokens(file: string): Array<z.infer<typeof TokenEntry>> {
   if (!existsSync(file)) return [];
+  // Whoever can write this file can make themselves an admin.
+  if ((statSync(file).mode & 0o022) !== 0) throw new TokensFileError(`analyst tokens file ${file} is writable by others; chmod 600 it`);
   let json: unknown;
   try {
     json = parseStrictJson(readFileSync(file), { maxBytes: 8 * 1024 * 1024, maxDepth: 8 });
@@ -56,8 +58,15 @@ export function authenticate(tokens: ReadonlyArray<z.infer<typeof TokenEntry>>, 
 
 /** Adds (or replaces) an analyst's token in the file (mode 0600) and returns the token, shown once. */
 export function issueToken(file: string, name: string, role: Role): string {
+  return issueTokenReplacing(file, name, role).token;
+}
+
+/** The same, also saying which role the analyst had before (null: a new analyst), so a replacement is never silent. */
+export function issueTokenReplacing(file: string, name: string, role: Role): { token: string; replaced: Role | null } {
   const entry = TokenEntry.parse({ name, role, sha256: '0'.repeat(64) });
-  const tokens = loadTokens(file).filter((t) => t.name !== entry.name);
+  const existing = loadTokens(file);
+  const replaced = existing.find((t) => t.name === entry.name)?.role ?? null;
+  const tokens = existing.filter((t) => t.name !== entry.name);
   const token = `ilt_${randomBytes(32).toString('base64url')}`;
   tokens.push({ name: entry.name, role: entry.role, sha256: createHash('sha256').update(token).digest('hex') });
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -65,5 +74,5 @@ export function issueToken(file: string, name: string, role: Role): string {
   writeFileSync(tmp, JSON.stringify({ tokens }, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, file);
   chmodSync(file, 0o600);
-  return token;
+  return { token, replaced };
 }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { UsageError } from './args';
 import { loadConfig } from '../common/config';
 import { ApiClient } from '../api/apiClient';
-import { issueToken, ROLES, type Role } from '../api/analystTokens';
+import { issueTokenReplacing, ROLES, type Role } from '../api/analystTokens';
 import { tokensFileOf } from '../api/runApi';
 import type * as S from '../api/apiSchemas';
 
@@ -146,8 +146,11 @@ export function runApiToken(name: string | undefined, role: string | undefined):
   if (!name || !role) throw new UsageError(`api-token needs a name and a role: \`intent-ledger api-token alice responder\` (roles: ${ROLES.join(', ')})`);
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`role must be one of ${ROLES.join(', ')}; got "${role}"`);
   const file = tokensFileOf(loadConfig());
-  const token = issueToken(file, name, role as Role);
+  const { token, replaced } = issueTokenReplacing(file, name, role as Role);
   out(token);
-  process.stderr.write(`token for ${name} (${role}) written to ${file} as its SHA-256; it is shown only now\n`);
+  process.stderr.write(
+    `token for ${name} (${role}) written to ${file} as its SHA-256; it is shown only now` +
+      (replaced ? `; it replaces ${name}'s earlier ${replaced} token, which no longer works\n` : '\n'),
+  );
   return 0;
 }

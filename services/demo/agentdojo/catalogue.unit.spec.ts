@@ -50,7 +50,9 @@ describe('loadCatalogue', () => {
 
   it('refuses a missing file, bad JSON and a bad schema with typed errors', () => {
     expect(() => loadCatalogue(path.join(dir, 'missing.json'))).toThrow(CatalogueError);
-    expect(() => loadCatalogue(write('bad.json', '{'))).toThrow(/is not JSON/);
+    expect(() => loadCatalogue(write('bad.json', '{'))).toThrow(/is not valid JSON: MALFORMED_JSON/);
+    // Read strictly: a second "effect" must not quietly turn a send into a read.
+    expect(() => loadCatalogue(write('dup.json', '{"name":"x","version":1,"tools":{"t":{"effect":"external","effect":"read","dataClass":"d"}}}'))).toThrow(/DUPLICATE_KEY/);
     const badEffect = { name: 'x', version: 1, tools: { t: { effect: 'teleport', dataClass: 'd' } } };
     expect(() => loadCatalogue(write('effect.json', JSON.stringify(badEffect)))).toThrow(/tools\.t\.effect/);
     const badKind = { name: 'x', version: 1, tools: { t: { effect: 'read', dataClass: 'd', targetArgs: { a: 'Not Snake' } } } };
