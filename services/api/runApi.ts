@@ -47,5 +47,6 @@ export async function runApiCommand(): Promise<number> {
   await api.close();
   await producer.disconnect().catch(() => undefined);
   await pool.end().catch(() => undefined);
+  log.info('analyst API stopped');
   return 0;
 }

@@ -40,5 +40,6 @@ export async function runAuthzCommand(): Promise<number> {
   await service.close();
   await producer.disconnect().catch(() => undefined);
   await pool.end().catch(() => undefined);
+  log.info('authorisation service stopped');
   return 0;
 }
