@@ -46,13 +46,15 @@ describe('docker-compose.yml', () => {
   const services = doc.services;
   const ours = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
-  it('runs Kafka in KRaft mode, Postgres, the migrations, two ingest consumers in one group, the reconciler, authz, the API, Grafana and the demo', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'authz', 'demo', 'grafana', 'ingest-1', 'ingest-2', 'kafka', 'migrate', 'postgres', 'reconciler'].sort());
+  it('runs Kafka in KRaft mode, Postgres, the migrations, two ingest consumers in one group, the reconciler, authz, the broker and gateway, the API, Grafana and the demo', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'authz', 'broker', 'demo', 'gateway', 'grafana', 'ingest-1', 'ingest-2', 'kafka', 'migrate', 'postgres', 'reconciler'].sort());
     expect(services.kafka!.environment!.KAFKA_PROCESS_ROLES).toBe('broker,controller');
     expect(services.kafka!.environment!.KAFKA_CONTROLLER_QUORUM_VOTERS).toBeDefined();
     expect(services.postgres!.image).toMatch(/^postgres:15/);
     const cmd = (name: string) => services[name]!.command![0];
-    expect(['migrate', 'ingest-1', 'ingest-2', 'reconciler', 'authz', 'api', 'demo'].map(cmd)).toEqual(['migrate', 'ingest', 'ingest', 'reconcile', 'authz', 'api', 'demo']);
+    expect(['migrate', 'ingest-1', 'ingest-2', 'reconciler', 'authz', 'broker', 'gateway', 'api', 'demo'].map(cmd)).toEqual(['migrate', 'ingest', 'ingest', 'reconcile', 'authz', 'broker', 'gateway', 'api', 'demo']);
+    // Agents on the host address the broker and gateway by the URLs their DPoP proofs name.
+    expect([services.broker!.environment!.IL_BROKER_URL, services.gateway!.environment!.IL_GATEWAY_URL]).toEqual(['http://127.0.0.1:59480', 'http://127.0.0.1:59481']);
     const group = (name: string) => services[name]!.environment!.IL_INGEST_GROUP;
     expect(group('ingest-1')).toBeDefined();
     expect(group('ingest-2')).toBe(group('ingest-1'));
@@ -81,7 +83,7 @@ describe('docker-compose.yml', () => {
   it('runs every Intent Ledger process as a real CLI command through the bin script', () => {
     const commands = cliCommands();
     expect(commands.has('ingest')).toBe(true);
-    expect(ours.length).toBe(7);
+    expect(ours.length).toBe(9);
     for (const [name, s] of ours) {
       expect([name, s.entrypoint]).toEqual([name, ['node', 'bin/intent-ledger.js']]);
       expect([name, commands.has(s.command![0]!)]).toEqual([name, true]);

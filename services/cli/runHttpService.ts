@@ -36,7 +36,7 @@ export async function runHttpServiceCommand(which: 'broker' | 'gateway'): Promis
   if (which === 'broker') {
     const key = loadOrCreateAgentKey(brokerKeyFile, 'broker');
     const broker = await startBroker({
-      pool, key, maxCredentialSeconds: rules.policy!.maxCredentialSeconds, dpopMaxAgeMs: config.dpopMaxAgeMs, port: config.broker.port, url: config.broker.url, log,
+      pool, key, maxCredentialSeconds: rules.policy!.maxCredentialSeconds, dpopMaxAgeMs: config.dpopMaxAgeMs, host: config.broker.host, port: config.broker.port, url: config.broker.url, log,
       publish: async (n) => void (await producer.send({ topic: config.topics.revocations, messages: [{ key: n.agentId, value: JSON.stringify(n) }] })),
     });
     closers.push(() => broker.close());
@@ -52,7 +52,7 @@ export async function runHttpServiceCommand(which: 'broker' | 'gateway'): Promis
     const listener = await startRevocationListener(kafka, config.topics.revocations, list, log);
     closers.push(() => listener.stop());
     await listener.caughtUp;
-    const gateway = await startGateway({ reporter, brokerPublicKey, revocations: list, catalogue: loadCatalogue(config.cataloguePath), dpopMaxAgeMs: config.dpopMaxAgeMs, port: config.gateway.port, url: config.gateway.url, log });
+    const gateway = await startGateway({ reporter, brokerPublicKey, revocations: list, catalogue: loadCatalogue(config.cataloguePath), dpopMaxAgeMs: config.dpopMaxAgeMs, host: config.gateway.host, port: config.gateway.port, url: config.gateway.url, log });
     closers.unshift(() => gateway.close());
     url = gateway.url;
   }

@@ -37,6 +37,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** The credential broker (services/broker). */
   broker: {
+    /** Where it listens (0.0.0.0 in a container). */
+    host: string;
     port: number;
     /** How clients address it; proofs name `<url>/token` etc. Null: http://127.0.0.1:<port>. */
     url: string | null;
@@ -47,6 +49,7 @@ export interface Config {
   };
   /** The demo tool gateway (services/gateway). */
   gateway: {
+    host: string;
     port: number;
     url: string | null;
     /** The gateway's own registered identity, which signs action.observed. */
@@ -200,12 +203,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: level as Config['logLevel'],
     broker: {
+      host: str(env, 'IL_BROKER_HOST', '127.0.0.1'),
       port: int(env, 'IL_BROKER_PORT', 59480, 0, 65535),
       url: httpUrl(env, 'IL_BROKER_URL'),
       keyFile: env.IL_BROKER_KEY_FILE ? path.resolve(env.IL_BROKER_KEY_FILE) : null,
       publicKey: str(env, 'IL_BROKER_PUBLIC_KEY', '') || null,
     },
     gateway: {
+      host: str(env, 'IL_GATEWAY_HOST', '127.0.0.1'),
       port: int(env, 'IL_GATEWAY_PORT', 59481, 0, 65535),
       url: httpUrl(env, 'IL_GATEWAY_URL'),
       agentId: id(env, 'IL_GATEWAY_ID', 'gateway'),

@@ -51,8 +51,8 @@ describe('loadConfig', () => {
 
   it('has the broker and gateway defaults, and refuses URLs and ids it cannot use', () => {
     const c = loadConfig({});
-    expect(c.broker).toEqual({ port: 59480, url: null, keyFile: null, publicKey: null });
-    expect(c.gateway).toEqual({ port: 59481, url: null, agentId: 'gateway', keyFile: null });
+    expect(c.broker).toEqual({ host: '127.0.0.1', port: 59480, url: null, keyFile: null, publicKey: null });
+    expect(c.gateway).toEqual({ host: '127.0.0.1', port: 59481, url: null, agentId: 'gateway', keyFile: null });
     expect(c.dpopMaxAgeMs).toBe(60000);
     expect(loadConfig({ IL_BROKER_URL: 'https://broker.example/' }).broker.url).toBe('https://broker.example');
     expect(reason(() => loadConfig({ IL_GATEWAY_URL: 'ftp://gw' }))).toMatch(/^CONFIG_INVALID: IL_GATEWAY_URL must be an http/);
