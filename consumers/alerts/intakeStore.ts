@@ -1,3 +1,4 @@
+import { withTransaction } from '../../services/common/transaction';
 import type { Pool } from 'pg';
 import type { Severity } from '../../schema/reasons';
 import { decodeAlert } from './alertMessage';
@@ -45,9 +46,7 @@ export async function recordAlertBatch(
 ): Promise<IntakeOutcome> {
   const out: IntakeOutcome = { recorded: 0, duplicates: 0, rejected: 0, skipped: 0, deliveries: 0, folded: 0, problems: [] };
   if (records.length === 0) return out;
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
+  return withTransaction(pool, async (c) => {
     await c.query(
       `INSERT INTO alert_intake_offsets (group_id, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,
       [at.groupId, at.topic, at.partition],
@@ -126,14 +125,8 @@ export async function recordAlertBatch(
         [at.groupId, at.topic, at.partition, (last + 1n).toString()],
       );
     }
-    await c.query('COMMIT');
     return out;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.release();
-  }
+  });
 }
 
 /** Drift and integrity findings are numbered apart (two tables): an integrity finding's key says which it is. */

@@ -1,3 +1,4 @@
+import { withTransaction } from '../../services/common/transaction';
 import type { Pool, PoolClient } from 'pg';
 import type { ActionObservedPayload, ActionReportedPayload } from '../../schema/events';
 import { isGatewayOnly } from '../../schema/policy';
@@ -90,9 +91,7 @@ async function ownIntent(c: PoolClient, intentId: string | null, agentId: string
  * time in one transaction; rows another reconciler holds are skipped. Returns what they caused, for sending.
  */
 export async function judgeUnmatched(pool: Pool, policy: ReconcilePolicy, now: () => Date = () => new Date(), limit = 100): Promise<ReconcileOutcome & { judged: number }> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
+  return withTransaction(pool, async (c) => {
     const out: ReconcileOutcome & { judged: number } = { alerts: [], revocations: [], judged: 0 };
     const obs = await c.query<{ event_id: string; gateway_id: string; subject_agent_id: string; intent_id: string | null; action_id: string; tool: string; args_digest: string; produced_at: Date }>(
       `SELECT o.event_id, o.gateway_id, o.subject_agent_id, o.intent_id, o.action_id, o.tool, o.args_digest, l.produced_at
@@ -146,12 +145,6 @@ export async function judgeUnmatched(pool: Pool, policy: ReconcilePolicy, now: (
       out.alerts.push(alert);
       out.revocations.push(...(await revokeOnFindings(c, { eventId: w.action_event_id, agentId: w.agent_id, producedAt: w.produced_at.toISOString() }, await ownIntent(c, w.intent_id, w.agent_id), [alert], policy, now)));
     }
-    await c.query('COMMIT');
     return out;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.release();
-  }
+  });
 }

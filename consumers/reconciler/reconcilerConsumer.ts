@@ -189,34 +189,35 @@ export async function startReconciler(kafka: Kafka, pool: Pool, config: Config, 
   let sweeping: Promise<void> = Promise.resolve();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Runs one sweep step until it finds nothing due, counting and sending what each pass handled and caused. */
+  const drain = async (count: (n: number) => void, step: () => Promise<Parameters<typeof publish>[0] & { done: number }>): Promise<void> => {
+    for (;;) {
+      const out = await step();
+      if (out.done === 0) return;
+      count(out.done);
+      await publish(out);
+    }
+  };
   const tick = () => {
     sweeping = (async () => {
       try {
         // Intents first: an action waiting for a pending intent is judged when the intent is decided.
-        for (;;) {
+        await drain((n) => (metrics.overdue += n), async () => {
           const out = await settleOverdueIntents(pool, policy);
-          if (out.settled === 0) break;
-          metrics.overdue += out.settled;
-          await publish(out);
-        }
-        for (;;) {
+          return { ...out, done: out.settled };
+        });
+        await drain((n) => (metrics.overdue += n), async () => {
           const out = await judgeOverdue(pool, policy);
-          if (out.judged === 0) break;
-          metrics.overdue += out.judged;
-          await publish(out);
-        }
-        for (;;) {
+          return { ...out, done: out.judged };
+        });
+        await drain((n) => (metrics.unmatched += n), async () => {
           const out = await judgeUnmatched(pool, policy);
-          if (out.judged === 0) break;
-          metrics.unmatched += out.judged;
-          await publish(out);
-        }
-        for (;;) {
+          return { ...out, done: out.judged };
+        });
+        await drain((n) => (metrics.integrity += n), async () => {
           const out = await handleIntegrityFindings(pool, policy.revokeAt, null);
-          if (out.handled === 0) break;
-          metrics.integrity += out.handled;
-          await publish(out);
-        }
+          return { ...out, done: out.handled };
+        });
       } catch (e) {
         // The rows stay pending and are tried again on the next tick.
         log.error('judging overdue actions failed; will retry', { error: (e as Error).message });

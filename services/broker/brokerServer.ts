@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Logger } from '../common/logger';
-import { HttpRequestError, parseParams, readBody, sendJson, singleHeader } from '../common/http';
+import { listen, parseParams, readBody, sendJson, sendOAuthFailure, singleHeader } from '../common/http';
 import { keyIdFor } from '../sdk/agentKey';
 import { checkAccessToken, checkProof, issueAccessToken, jwkFor, ReplayCache, type Signer } from '../credentials';
 import type { ReasonCode } from '../../schema/reasons';
@@ -121,17 +121,10 @@ export async function startBroker(o: BrokerOptions): Promise<Broker> {
       if (!route) return sendJson(res, 404, { error: 'not_found' });
       const params = parseParams(req, await readBody(req, MAX_BODY, 'invalid_request'));
       await route(req, res, params);
-    })().catch((e: unknown) => {
-      if (e instanceof HttpRequestError) return sendJson(res, e.status, { error: e.code, error_description: e.message });
-      o.log.error('broker request failed', { error: (e as Error).message });
-      if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
-    });
+    })().catch((e: unknown) => sendOAuthFailure(res, e, o.log, 'broker'));
   });
   const host = o.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, host, () => resolve());
-  });
+  await listen(server, host, o.port, 'IL_BROKER_PORT');
   url = o.url ?? `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,

@@ -119,3 +119,13 @@ export function listen(server: import('node:http').Server, host: string, port: n
     server.listen(port, host, () => resolve());
   });
 }
+
+/**
+ * The OAuth-shaped answer of the broker and the gateway (RFC 6749 §5.2: `error`, `error_description`) to a request
+ * that failed: its own refusal as given, anything else logged and answered 500 without detail.
+ */
+export function sendOAuthFailure(res: ServerResponse, e: unknown, log: { error(msg: string, fields?: Record<string, unknown>): void }, what: string): void {
+  if (e instanceof HttpError) return sendJson(res, e.status, { error: e.code, error_description: e.message });
+  log.error(`${what} request failed`, { error: (e as Error).message });
+  sendJson(res, 500, { error: 'server_error' });
+}

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { AgentClient } from '../sdk/agentClient';
 import type { Logger } from '../common/logger';
-import { HttpRequestError, readBody, sendJson, singleHeader } from '../common/http';
+import { HttpRequestError, listen, nulIn, readBody, sendJson, sendOAuthFailure, singleHeader } from '../common/http';
+import { parseStrictJson } from '../../schema/crypto/strictJson';
 import { checkToolCall, ReplayCache, type CallDecision } from '../credentials';
 import { targetsFromArgs, type ToolCatalogue } from '../../schema/catalogue';
 import { argsDigest } from '../../schema/events/digest';
@@ -71,10 +72,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       const body = await readBody(req, MAX_BODY, 'invalid_request');
       let parsed: { actionId?: unknown; args?: unknown };
       try {
-        parsed = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as typeof parsed);
-      } catch {
-        throw new HttpRequestError(400, 'invalid_request', 'body is not JSON');
+        // Strictly, as the ledger reads events: what the gateway observes must be what it can record.
+        parsed = body.length === 0 ? {} : (parseStrictJson(body, { maxBytes: MAX_BODY, maxDepth: 32 }) as typeof parsed);
+      } catch (e) {
+        throw new HttpRequestError(400, 'invalid_request', `body is not acceptable JSON: ${(e as Error).message}`);
       }
+      const nul = nulIn(parsed);
+      if (nul) throw new HttpRequestError(400, 'invalid_request', `${nul} contains U+0000, which the ledger does not accept`);
       const args = parsed.args ?? {};
       if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new HttpRequestError(400, 'invalid_request', 'args must be a JSON object');
       const actionId = parsed.actionId ?? `act_${randomUUID()}`;
@@ -94,17 +98,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       });
       metrics.observed += 1;
       sendJson(res, 200, { actionId, result, observationEventId: observed.envelope.eventId });
-    })().catch((e: unknown) => {
-      if (e instanceof HttpRequestError) return sendJson(res, e.status, { error: e.code, error_description: e.message });
-      o.log.error('gateway request failed', { error: (e as Error).message });
-      if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
-    });
+    })().catch((e: unknown) => sendOAuthFailure(res, e, o.log, 'gateway'));
   });
   const host = o.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, host, () => resolve());
-  });
+  await listen(server, host, o.port, 'IL_GATEWAY_PORT');
   url = o.url ?? `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,
